@@ -1,0 +1,167 @@
+"""The `forum` command: serve, migrate, and the operator's tasks. Settings come from FORUM_*."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from tortoise import Tortoise
+
+from forum.db import apply_migrations, tortoise_config
+from forum.errors import DomainError, Invalid
+from forum.models.members import ROLES
+from forum.security import Hasher, Throttle
+from forum.services.context import Services
+from forum.settings import Settings, SettingsError
+
+
+class CommandError(Exception):
+    """A clear message for the operator; the command exits with status 1."""
+
+
+def _services(settings: Settings) -> Services:
+    return Services(settings=settings, hasher=Hasher(2), throttle=Throttle(None))
+
+
+async def _with_db(settings: Settings, work: Callable[[Services], Awaitable[Any]]) -> Any:
+    await Tortoise.init(config=tortoise_config(settings.database_url))
+    try:
+        return await work(_services(settings))
+    finally:
+        await Tortoise.close_connections()
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    if args.migrate:
+        asyncio.run(apply_migrations(settings.database_url))
+    print(f"forum is serving on http://{args.host}:{args.port}/", flush=True)
+    uvicorn.run(
+        "forum.asgi:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info" if args.verbose else "warning",
+        ws_per_message_deflate=False,
+        proxy_headers=False,
+    )
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
+    asyncio.run(apply_migrations(settings.database_url))
+    print("Migrations applied.")
+
+
+def cmd_create_member(settings: Settings, args: argparse.Namespace) -> None:
+    from forum.services import accounts
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        import getpass
+
+        password = getpass.getpass(f"Password for @{args.handle}: ")
+
+    async def work(services: Services) -> None:
+        member = await accounts.create_member(
+            services, args.handle, password, args.role, args.display_name or ""
+        )
+        print(f"Created @{member.handle} ({member.role}).")
+
+    asyncio.run(_with_db(settings, work))
+
+
+def cmd_invite(settings: Settings, args: argparse.Namespace) -> None:
+    from forum.services import accounts
+
+    async def work(services: Services) -> None:
+        token = await accounts.create_invite(None, args.role, args.note or "")
+        print(f"{settings.base_url}/signup?invite={token}")
+
+    asyncio.run(_with_db(settings, work))
+
+
+def cmd_create_token(settings: Settings, args: argparse.Namespace) -> None:
+    from forum.errors import NotFound
+    from forum.services import accounts
+
+    async def work(services: Services) -> None:
+        try:
+            member = await accounts.member_by_handle(args.handle)
+        except NotFound:
+            raise CommandError(f"no member with the handle @{args.handle}") from None
+        token = await accounts.create_api_token(member, args.label or "")
+        print(token)
+
+    asyncio.run(_with_db(settings, work))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="forum",
+        description="A member discussion forum. Settings come from FORUM_* environment variables "
+        "(FORUM_DATABASE_URL, FORUM_REDIS_URL, FORUM_SECRET_KEY, FORUM_BASE_URL, FORUM_SIGNUP).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("serve", help="run the web server")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1, help="app processes (share events via Redis)")
+    p.add_argument("--migrate", action="store_true", help="apply migrations first")
+    p.add_argument("--verbose", action="store_true", help="log every request")
+    p.set_defaults(run=cmd_serve)
+
+    p = sub.add_parser("migrate", help="apply the database migrations")
+    p.set_defaults(run=cmd_migrate)
+
+    p = sub.add_parser("create-member", help="create an active member")
+    p.add_argument("handle")
+    p.add_argument("--role", choices=ROLES, default="member")
+    p.add_argument("--display-name")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    p.set_defaults(run=cmd_create_member)
+
+    p = sub.add_parser("invite", help="print a sign-up link (valid 14 days, usable once)")
+    p.add_argument("--role", choices=ROLES, default="member")
+    p.add_argument("--note", help="who the invite is for (shown to admins)")
+    p.set_defaults(run=cmd_invite)
+
+    p = sub.add_parser("create-token", help="print a personal API token for a member")
+    p.add_argument("handle")
+    p.add_argument("--label", help="what the token is for")
+    p.set_defaults(run=cmd_create_token)
+
+    _more_commands(sub)
+    return parser
+
+
+def _more_commands(sub: Any) -> None:
+    """Content commands (channels, statements, demo), kept apart from account ones."""
+    from forum import cli_content
+
+    cli_content.register(sub)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        args.run(settings, args)
+    except (CommandError, SettingsError) as exc:
+        print(f"forum {args.command}: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except Invalid as exc:
+        detail = "; ".join(f"{k}: {v}" for k, v in exc.fields.items()) or exc.message
+        print(f"forum {args.command}: {detail}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except DomainError as exc:
+        print(f"forum {args.command}: {exc.message}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None

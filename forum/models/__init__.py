@@ -1,0 +1,31 @@
+"""The data model: fields and typed relations only; workflows live in services."""
+
+from forum.models.caucuses import Caucus, CaucusMembership
+from forum.models.channels import Channel
+from forum.models.events import Event
+from forum.models.members import ApiToken, Invite, Member, Session
+from forum.models.moderation import Flag, ModerationAction, ReviewItem
+from forum.models.notifications import Notification
+from forum.models.statements import Statement, StatementVersion
+from forum.models.threads import Post, PostRevision, ReadMarker, Thread
+
+__all__ = [
+    "ApiToken",
+    "Caucus",
+    "CaucusMembership",
+    "Channel",
+    "Event",
+    "Flag",
+    "Invite",
+    "Member",
+    "ModerationAction",
+    "Notification",
+    "Post",
+    "PostRevision",
+    "ReadMarker",
+    "ReviewItem",
+    "Session",
+    "Statement",
+    "StatementVersion",
+    "Thread",
+]

@@ -1,0 +1,47 @@
+"""Caucuses and their self-governed membership."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+JOIN_POLICIES = ("request", "invite")
+SEAT_ROLES = ("convener", "member")
+SEAT_STATUSES = ("requested", "invited", "active")
+
+
+class Caucus(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=80)
+    name_key = fields.CharField(max_length=80, unique=True)
+    slug = fields.CharField(max_length=80, unique=True)
+    description = fields.TextField(default="")
+    listed = fields.BooleanField(default=True)
+    join_policy = fields.CharField(max_length=16, default="request")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    archived_at = fields.DatetimeField(null=True)
+    member_count = fields.IntField(default=0)
+
+    class Meta:
+        table = "caucus"
+
+
+class CaucusMembership(Model):
+    id = fields.IntField(primary_key=True)
+    caucus: fields.ForeignKeyRelation[Caucus] = fields.ForeignKeyField(
+        "forum.Caucus", related_name="seats", on_delete=fields.CASCADE
+    )
+    member: fields.ForeignKeyRelation[Model] = fields.ForeignKeyField(
+        "forum.Member", related_name="seats", on_delete=fields.CASCADE
+    )
+    role = fields.CharField(max_length=16, default="member")
+    status = fields.CharField(max_length=16, default="requested")
+    note = fields.CharField(max_length=500, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    decided_by: fields.ForeignKeyNullableRelation[Model] = fields.ForeignKeyField(
+        "forum.Member", related_name="seats_decided", on_delete=fields.SET_NULL, null=True
+    )
+
+    class Meta:
+        table = "caucus_membership"
+        unique_together = (("caucus", "member"),)

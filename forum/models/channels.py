@@ -1,0 +1,27 @@
+"""Channels: the organisation's open ones, and each caucus's private ones."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Channel(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=80)
+    slug = fields.CharField(max_length=80, unique=True)
+    description = fields.TextField(default="")
+    # Null for the organisation's open channels; set for a caucus's private channel.
+    caucus: fields.ForeignKeyNullableRelation[Model] = fields.ForeignKeyField(
+        "forum.Caucus", related_name="channels", on_delete=fields.CASCADE, null=True
+    )
+    # Anonymous visitors may read a public open channel (e.g. the organisation's statements).
+    public = fields.BooleanField(default=False)
+    # Set with its caucus's archival: an archived caucus's channels are read-only.
+    archived = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    thread_count = fields.IntField(default=0)
+    event_seq = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "channel"

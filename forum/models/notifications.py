@@ -1,0 +1,37 @@
+"""Notifications: what a member is told about, and whether they have read it."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+KINDS = ("reply", "mention", "moderation", "warning", "caucus", "flag_outcome")
+
+
+class Notification(Model):
+    id = fields.IntField(primary_key=True)
+    member: fields.ForeignKeyRelation[Model] = fields.ForeignKeyField(
+        "forum.Member", related_name="notifications", on_delete=fields.CASCADE
+    )
+    kind = fields.CharField(max_length=16)
+    actor: fields.ForeignKeyNullableRelation[Model] = fields.ForeignKeyField(
+        "forum.Member", related_name="notifications_caused", on_delete=fields.SET_NULL, null=True
+    )
+    thread: fields.ForeignKeyNullableRelation[Model] = fields.ForeignKeyField(
+        "forum.Thread", related_name="notifications", on_delete=fields.CASCADE, null=True
+    )
+    post: fields.ForeignKeyNullableRelation[Model] = fields.ForeignKeyField(
+        "forum.Post", related_name="notifications", on_delete=fields.CASCADE, null=True
+    )
+    # Set for anything about a caucus, so leaving it can take these away.
+    caucus: fields.ForeignKeyNullableRelation[Model] = fields.ForeignKeyField(
+        "forum.Caucus", related_name="notifications", on_delete=fields.CASCADE, null=True
+    )
+    text = fields.CharField(max_length=500)
+    url = fields.CharField(max_length=300, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    read = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "notification"
+        indexes = (("member_id", "read"),)

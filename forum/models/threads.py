@@ -1,0 +1,98 @@
+"""Threads, their nested posts (materialised path), revisions and read markers."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+# Each level of the materialised path is this many base-36 digits: 1.6 million siblings a level.
+PATH_SEGMENT = 4
+MAX_DEPTH = 200
+
+
+class Thread(Model):
+    id = fields.IntField(primary_key=True)
+    channel: fields.ForeignKeyRelation[Model] = fields.ForeignKeyField(
+        "forum.Channel", related_name="threads", on_delete=fields.CASCADE
+    )
+    title = fields.CharField(max_length=300)
+    author: fields.ForeignKeyNullableRelation[Model] = fields.ForeignKeyField(
+        "forum.Member", related_name="threads", on_delete=fields.SET_NULL, null=True
+    )
+    # Set when the thread discusses a statement; `seeded` marks the statement's own thread.
+    statement: fields.ForeignKeyNullableRelation[Model] = fields.ForeignKeyField(
+        "forum.Statement", related_name="threads", on_delete=fields.SET_NULL, null=True
+    )
+    seeded = fields.BooleanField(default=False)
+    pinned = fields.BooleanField(default=False)
+    locked = fields.BooleanField(default=False)
+    slow_mode_seconds = fields.IntField(default=0)
+    # Counters move in the same transaction as the posts they count.
+    post_count = fields.IntField(default=0)
+    root_children = fields.IntField(default=0)
+    last_post_id = fields.IntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_activity_at = fields.DatetimeField(auto_now_add=True)
+    event_seq = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "thread"
+        indexes = (("channel_id", "pinned", "last_activity_at"),)
+
+
+class Post(Model):
+    id = fields.IntField(primary_key=True)
+    thread: fields.ForeignKeyRelation[Thread] = fields.ForeignKeyField(
+        "forum.Thread", related_name="posts", on_delete=fields.CASCADE
+    )
+    parent: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
+        "forum.Post", related_name="children", on_delete=fields.SET_NULL, null=True
+    )
+    # Sorting by path gives the tree in reading order: a post, then its replies, oldest first.
+    path = fields.CharField(max_length=PATH_SEGMENT * (MAX_DEPTH + 1))
+    depth = fields.IntField(default=0)
+    child_count = fields.IntField(default=0)
+    author: fields.ForeignKeyNullableRelation[Model] = fields.ForeignKeyField(
+        "forum.Member", related_name="posts", on_delete=fields.SET_NULL, null=True
+    )
+    body = fields.TextField()
+    html = fields.TextField()
+    renderer_version = fields.IntField(default=1)
+    statement_version = fields.IntField(null=True)
+    client_key = fields.CharField(max_length=64, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    edited_at = fields.DatetimeField(null=True)
+    hidden = fields.BooleanField(default=False)
+    hidden_reason = fields.TextField(null=True)
+    deleted = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "post"
+        unique_together = (("thread", "path"), ("author", "client_key"))
+
+
+class PostRevision(Model):
+    id = fields.IntField(primary_key=True)
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "forum.Post", related_name="revisions", on_delete=fields.CASCADE
+    )
+    body = fields.TextField()
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "post_revision"
+
+
+class ReadMarker(Model):
+    id = fields.IntField(primary_key=True)
+    member: fields.ForeignKeyRelation[Model] = fields.ForeignKeyField(
+        "forum.Member", related_name="read_markers", on_delete=fields.CASCADE
+    )
+    thread: fields.ForeignKeyRelation[Thread] = fields.ForeignKeyField(
+        "forum.Thread", related_name="read_markers", on_delete=fields.CASCADE
+    )
+    last_read_post_id = fields.IntField(default=0)
+
+    class Meta:
+        table = "read_marker"
+        unique_together = (("member", "thread"),)

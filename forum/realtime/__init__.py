@@ -1,0 +1,1 @@
+"""Live updates: the event broker between app processes and the websocket hub."""

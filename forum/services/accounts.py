@@ -1,0 +1,427 @@
+"""Members and their access: sign-up, sign-in, sessions, passwords, invites and API tokens."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from forum import policy
+from forum.errors import Forbidden, Invalid, NotFound
+from forum.models import ApiToken, CaucusMembership, Invite, Member, Session
+from forum.models.members import ROLES
+from forum.policy import Action, Actor
+from forum.security import new_token, token_digest
+from forum.services.context import Ctx, Services
+
+HANDLE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")
+MIN_PASSWORD = 10
+MAX_PASSWORD = 1024
+GENERIC_LOGIN_ERROR = "That handle and password do not match an account that can sign in."
+INVITE_DAYS = 14
+# A session's last-seen time is written at most this often, so reading pages costs no write.
+TOUCH_EVERY = timedelta(minutes=5)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _clean_text(value: str, limit: int) -> str:
+    return " ".join(value.split())[:limit]
+
+
+def validate_handle(handle: str) -> str | None:
+    if not handle:
+        return "Choose a handle."
+    if len(handle) > 32 or len(handle) < 2:
+        return "A handle has 2 to 32 characters."
+    if not HANDLE_RE.match(handle):
+        return "Use letters, digits, - and _ only, starting with a letter or digit."
+    return None
+
+
+def validate_password(password: str) -> str | None:
+    if len(password) < MIN_PASSWORD:
+        return f"Use at least {MIN_PASSWORD} characters."
+    if len(password) > MAX_PASSWORD:
+        return f"Use at most {MAX_PASSWORD} characters."
+    return None
+
+
+async def load_actor(member: Member | None) -> Actor:
+    """The Actor for a member: role, status and caucus seats, in one query (none if anonymous)."""
+    if member is None:
+        return Actor.anonymous()
+    seats: dict[int, str] = {}
+    pending: set[int] = set()
+    rows = await CaucusMembership.filter(member_id=member.id).values_list(
+        "caucus_id", "role", "status"
+    )
+    for caucus_id, role, status in rows:
+        if status == "active":
+            seats[int(caucus_id)] = str(role)
+        else:
+            pending.add(int(caucus_id))
+    return Actor(
+        member_id=member.id,
+        handle=member.handle,
+        role=member.role,
+        status=member.status,
+        seats=seats,
+        pending_seats=frozenset(pending),
+    )
+
+
+# ---- sign-up -------------------------------------------------------------------------------
+
+
+async def find_invite(token: str) -> Invite | None:
+    if not token or len(token) > 100:
+        return None
+    invite = await Invite.get_or_none(token_hash=token_digest(token))
+    if invite is None or invite.used_by_id is not None or invite.expires_at < now():  # type: ignore[attr-defined]
+        return None
+    return invite
+
+
+async def sign_up(
+    ctx: Ctx,
+    *,
+    handle: str,
+    display_name: str,
+    password: str,
+    invite_token: str = "",
+) -> Member:
+    """Create a member. Invite mode needs a valid invite; approval mode creates a pending member
+    whom an admin approves; open mode creates an active member."""
+    await ctx.services.throttle.hit(ctx.settings.signup_rate, "signup", ctx.address)
+    errors: dict[str, str] = {}
+    handle = handle.strip()
+    if msg := validate_handle(handle):
+        errors["handle"] = msg
+    display_name = _clean_text(display_name, 80) or handle
+    if msg := validate_password(password):
+        errors["password"] = msg
+    invite = None
+    mode = ctx.settings.signup
+    if mode == "invite" or invite_token:
+        invite = await find_invite(invite_token)
+        if invite is None:
+            errors["invite"] = "This invite link is not valid (it may be used or expired)."
+    if not errors and await Member.exists(handle_key=handle.lower()):
+        errors["handle"] = "That handle is taken."
+    if errors:
+        raise Invalid(fields=errors)
+    password_hash = await ctx.services.hasher.hash(password)
+    status = "active" if (invite is not None or mode == "open") else "pending"
+    role = invite.role if invite is not None else "member"
+    try:
+        async with in_transaction() as conn:
+            member = await Member.create(
+                handle=handle,
+                handle_key=handle.lower(),
+                display_name=display_name,
+                password_hash=password_hash,
+                role=role,
+                status=status,
+                using_db=conn,
+            )
+            if invite is not None:
+                claimed = (
+                    await Invite.filter(id=invite.id, used_by_id=None)
+                    .using_db(conn)
+                    .update(used_by_id=member.id, used_at=now())
+                )
+                if not claimed:  # somebody used the same link a moment ago
+                    raise Invalid(fields={"invite": "This invite link has just been used."})
+    except IntegrityError:
+        raise Invalid(fields={"handle": "That handle is taken."}) from None
+    return member
+
+
+async def create_member(
+    services: Services, handle: str, password: str, role: str = "member", display_name: str = ""
+) -> Member:
+    """Create an active member directly (the CLI and demo data)."""
+    if msg := validate_handle(handle):
+        raise Invalid(fields={"handle": msg})
+    if msg := validate_password(password):
+        raise Invalid(fields={"password": msg})
+    if role not in ROLES:
+        raise Invalid(fields={"role": f"Role must be one of {', '.join(ROLES)}."})
+    if await Member.exists(handle_key=handle.lower()):
+        raise Invalid(fields={"handle": "That handle is taken."})
+    return await Member.create(
+        handle=handle,
+        handle_key=handle.lower(),
+        display_name=display_name or handle,
+        password_hash=await services.hasher.hash(password),
+        role=role,
+        status="active",
+    )
+
+
+# ---- sign-in and sessions ------------------------------------------------------------------
+
+
+async def authenticate(ctx: Ctx, handle: str, password: str) -> Member:
+    """Check a handle and password. Every failure (unknown handle, wrong password, pending or
+    suspended member) gives the same message after the same work; failures are throttled per
+    handle and per address."""
+    throttle = ctx.services.throttle
+    rate = ctx.settings.login_rate
+    key = handle.strip().lower()[:64]
+    await throttle.peek(rate, "login-handle", key)
+    await throttle.peek(rate, "login-addr", ctx.address)
+    member = await Member.get_or_none(handle_key=key) if HANDLE_RE.match(key) else None
+    ok, new_hash = await ctx.services.hasher.verify(
+        password[:MAX_PASSWORD], member.password_hash if member else None
+    )
+    if member is not None and ok:
+        _lift_expired_suspension(member)
+    if member is None or not ok or member.status != "active":
+        await throttle.hit(rate, "login-handle", key)
+        await throttle.hit(rate, "login-addr", ctx.address)
+        raise Invalid(GENERIC_LOGIN_ERROR, fields={"password": GENERIC_LOGIN_ERROR})
+    if new_hash:
+        member.password_hash = new_hash
+    await member.save(update_fields=["password_hash", "status", "suspended_until"])
+    return member
+
+
+def _lift_expired_suspension(member: Member) -> None:
+    if member.status == "suspended" and member.suspended_until and member.suspended_until < now():
+        member.status = "active"
+        member.suspended_until = None
+
+
+async def start_session(member: Member, user_agent: str, replacing: Session | None) -> str:
+    """A fresh session (a new random token: rotated on every sign-in); the old one, if any, ends."""
+    token = new_token()
+    moment = now()
+    async with in_transaction() as conn:
+        if replacing is not None:
+            await Session.filter(id=replacing.id).using_db(conn).delete()
+        await Session.create(
+            token_hash=token_digest(token),
+            member=member,
+            csrf_token=new_token(),
+            created_at=moment,
+            last_seen_at=moment,
+            user_agent=user_agent[:200],
+            using_db=conn,
+        )
+    return token
+
+
+async def session_for(services: Services, token: str | None) -> Session | None:
+    """The live session for a cookie value, with its member loaded, or None. Sessions past their
+    idle or absolute limit, and those of members who can no longer sign in, end here."""
+    if not token or len(token) > 100:
+        return None
+    session = await Session.filter(token_hash=token_digest(token)).select_related("member").first()
+    if session is None:
+        return None
+    moment = now()
+    settings = services.settings
+    expired = moment - session.last_seen_at > timedelta(
+        seconds=settings.session_idle_seconds
+    ) or moment - session.created_at > timedelta(seconds=settings.session_absolute_seconds)
+    member: Member = session.member
+    if expired or member.status == "suspended":
+        await Session.filter(id=session.id).delete()
+        return None
+    if moment - session.last_seen_at > TOUCH_EVERY:
+        session.last_seen_at = moment
+        await Session.filter(id=session.id).update(last_seen_at=moment)
+    return session
+
+
+async def api_token_member(token: str) -> Member | None:
+    if not token or len(token) > 100:
+        return None
+    row = await ApiToken.filter(token_hash=token_digest(token)).select_related("member").first()
+    if row is None:
+        return None
+    member: Member = row.member
+    return member if member.status == "active" else None
+
+
+async def end_session(ctx: Ctx) -> None:
+    if ctx.session is not None:
+        await Session.filter(id=ctx.session.id).delete()
+        if ctx.member is not None:
+            await ctx.access_changed(ctx.member.id)
+
+
+async def end_all_sessions(ctx: Ctx, member_id: int) -> None:
+    await Session.filter(member_id=member_id).delete()
+    await ctx.access_changed(member_id)
+
+
+async def change_password(ctx: Ctx, current: str, new: str, confirm: str) -> str:
+    """Change the signed-in member's password: every session ends, and this browser gets a new
+    one (the returned token) so the member stays signed in here."""
+    policy.require(ctx.actor, Action.USE_ACCOUNT)
+    member = ctx.member
+    assert member is not None
+    errors: dict[str, str] = {}
+    ok, _ = await ctx.services.hasher.verify(current[:MAX_PASSWORD], member.password_hash)
+    if not ok:
+        errors["current"] = "That is not your current password."
+    if msg := validate_password(new):
+        errors["new"] = msg
+    elif new != confirm:
+        errors["confirm"] = "The two new passwords differ."
+    if errors:
+        raise Invalid(fields=errors)
+    member.password_hash = await ctx.services.hasher.hash(new)
+    await member.save(update_fields=["password_hash"])
+    await end_all_sessions(ctx, member.id)
+    return await start_session(member, ctx.session.user_agent if ctx.session else "", None)
+
+
+async def update_profile(ctx: Ctx, display_name: str) -> Member:
+    policy.require(ctx.actor, Action.USE_ACCOUNT)
+    member = ctx.member
+    assert member is not None
+    cleaned = _clean_text(display_name, 80)
+    if not cleaned:
+        raise Invalid(fields={"display_name": "Enter the name to show beside your posts."})
+    member.display_name = cleaned
+    await member.save(update_fields=["display_name"])
+    return member
+
+
+# ---- admin ---------------------------------------------------------------------------------
+
+
+async def member_by_handle(handle: str) -> Member:
+    member = await Member.get_or_none(handle_key=handle.lower()[:64])
+    if member is None:
+        raise NotFound()
+    return member
+
+
+async def list_members(ctx: Ctx, status: str | None = None) -> list[Member]:
+    policy.require(ctx.actor, Action.ADMIN_MEMBERS)
+    query = Member.all().order_by("status", "handle_key")
+    if status:
+        query = query.filter(status=status)
+    return await query.limit(500)
+
+
+async def approve(ctx: Ctx, handle: str) -> Member:
+    policy.require(ctx.actor, Action.ADMIN_MEMBERS)
+    member = await member_by_handle(handle)
+    if member.status != "pending":
+        raise Invalid(f"@{member.handle} is not waiting for approval.")
+    member.status = "active"
+    await member.save(update_fields=["status"])
+    return member
+
+
+async def set_role(ctx: Ctx, handle: str, role: str) -> Member:
+    policy.require(ctx.actor, Action.SET_ROLE)
+    if role not in ROLES:
+        raise Invalid(fields={"role": "Choose member, facilitator or admin."})
+    member = await member_by_handle(handle)
+    if member.role == "admin" and role != "admin":
+        await _keep_an_admin(member)
+    member.role = role
+    await member.save(update_fields=["role"])
+    await ctx.access_changed(member.id)
+    return member
+
+
+async def _keep_an_admin(leaving: Member) -> None:
+    others = await Member.filter(role="admin", status="active").exclude(id=leaving.id).count()
+    if others == 0:
+        raise Forbidden("The forum must keep at least one active admin.")
+
+
+async def create_invite(ctx: Ctx | None, role: str = "member", note: str = "") -> str:
+    """A sign-up link token, valid for two weeks. `ctx` None means the CLI (the operator)."""
+    if ctx is not None:
+        policy.require(ctx.actor, Action.INVITE)
+    if role not in ROLES:
+        raise Invalid(fields={"role": "Choose member, facilitator or admin."})
+    token = new_token()
+    await Invite.create(
+        token_hash=token_digest(token),
+        created_by_id=ctx.member.id if ctx and ctx.member else None,
+        role=role,
+        note=_clean_text(note, 200),
+        expires_at=now() + timedelta(days=INVITE_DAYS),
+    )
+    return token
+
+
+async def list_invites(ctx: Ctx) -> list[Invite]:
+    policy.require(ctx.actor, Action.INVITE)
+    return await Invite.all().order_by("-id").limit(50).prefetch_related("used_by", "created_by")
+
+
+async def create_api_token(member: Member, label: str = "") -> str:
+    token = new_token()
+    await ApiToken.create(token_hash=token_digest(token), member=member, label=label[:80])
+    return token
+
+
+async def suspend(ctx: Ctx, handle: str, reason: str, days: int | None) -> Member:
+    """Suspend a member site-wide, for `days` or indefinitely: their sessions and sockets end at
+    once, and the act goes to the moderation log with its reason."""
+    from forum.services import moderation_log
+
+    policy.require(ctx.actor, Action.SUSPEND)
+    member = await member_by_handle(handle)
+    policy.require(ctx.actor, Action.SUSPEND, member)
+    reason = reason.strip()
+    if not reason:
+        raise Invalid(fields={"reason": "Give a reason: the member and the log will show it."})
+    if days is not None and not 1 <= days <= 3650:
+        raise Invalid(fields={"days": "Between 1 and 3650 days, or leave empty for no end."})
+    if member.status == "suspended":
+        raise Invalid(f"@{member.handle} is already suspended.")
+    if member.role == "admin":
+        await _keep_an_admin(member)
+    async with in_transaction() as conn:
+        member.status = "suspended"
+        member.suspension_reason = reason[:2000]
+        member.suspended_until = now() + timedelta(days=days) if days else None
+        await member.save(
+            update_fields=["status", "suspension_reason", "suspended_until"], using_db=conn
+        )
+        await Session.filter(member_id=member.id).using_db(conn).delete()
+        until = f" for {days} day{'s' if days != 1 else ''}" if days else " indefinitely"
+        await moderation_log.record(
+            conn, ctx, "suspend", reason, subject=member, label=f"@{member.handle}{until}"
+        )
+        await moderation_log.record_in_caucuses(conn, ctx, "suspend", reason, member)
+    await ctx.access_changed(member.id)
+    return member
+
+
+async def unsuspend(ctx: Ctx, handle: str, reason: str) -> Member:
+    from forum.services import moderation_log
+
+    policy.require(ctx.actor, Action.SUSPEND)
+    member = await member_by_handle(handle)
+    policy.require(ctx.actor, Action.SUSPEND, member)
+    reason = reason.strip()
+    if not reason:
+        raise Invalid(fields={"reason": "Give a reason: the log will show it."})
+    if member.status != "suspended":
+        raise Invalid(f"@{member.handle} is not suspended.")
+    async with in_transaction() as conn:
+        member.status = "active"
+        member.suspended_until = None
+        await member.save(update_fields=["status", "suspended_until"], using_db=conn)
+        await moderation_log.record(
+            conn, ctx, "unsuspend", reason, subject=member, label=f"@{member.handle}"
+        )
+        await moderation_log.record_in_caucuses(conn, ctx, "unsuspend", reason, member)
+    return member

@@ -1,0 +1,54 @@
+"""The context every service takes first: who acts, with which settings and shared tools."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from forum.policy import Actor
+from forum.security import Hasher, Throttle
+from forum.settings import Settings
+
+if TYPE_CHECKING:
+    from forum.models import Member, Session
+
+
+Publish = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+async def _drop(_message: dict[str, Any]) -> None:
+    return None
+
+
+@dataclass
+class Services:
+    """Process-wide tools, built once by the app (or a CLI command)."""
+
+    settings: Settings
+    hasher: Hasher
+    throttle: Throttle
+    publish: Publish = _drop
+    # Called with a member id when their access changes (suspension, logout, caucus seats),
+    # so open websockets re-check or close at once.
+    access_changed: Callable[[int], Awaitable[None]] | None = None
+
+
+@dataclass
+class Ctx:
+    services: Services
+    actor: Actor = field(default_factory=Actor.anonymous)
+    member: Member | None = None
+    session: Session | None = None
+    address: str = "unknown"
+    via_token: bool = False
+    # The double-submit CSRF value for visitors without a session (sign-in and sign-up forms).
+    anon_csrf: str = ""
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    async def access_changed(self, member_id: int) -> None:
+        if self.services.access_changed is not None:
+            await self.services.access_changed(member_id)

@@ -1,0 +1,62 @@
+"""Settings, read once from FORUM_* variables and handed to create_app; nothing else reads env."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Literal
+
+SignupMode = Literal["invite", "approval", "open"]
+
+
+class SettingsError(ValueError):
+    """A FORUM_* variable holds a value we cannot use; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite://forum.sqlite3"
+    redis_url: str | None = None
+    secret_key: str = ""
+    base_url: str = "http://127.0.0.1:8000"
+    signup: SignupMode = "invite"
+    # Sessions end after this long without a request, and after the absolute limit in any case.
+    session_idle_seconds: int = 14 * 24 * 3600
+    session_absolute_seconds: int = 60 * 24 * 3600
+    max_body_bytes: int = 256 * 1024
+    # Throttles, as `limits` strings.
+    login_rate: str = "5/minute"
+    signup_rate: str = "10/hour"
+    post_rate: str = "12/minute"
+    new_member_post_rate: str = "4/minute"
+    # Hashing runs in threads; this many at once keeps a login flood from starving the loop.
+    hash_threads: int = 4
+    event_retention: int = 10_000
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres://", "postgresql://", "asyncpg://"))
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        signup = env.get("FORUM_SIGNUP", "invite")
+        if signup not in ("invite", "approval", "open"):
+            raise SettingsError("FORUM_SIGNUP must be one of invite, approval, open")
+        secret = env.get("FORUM_SECRET_KEY") or secrets.token_urlsafe(32)
+        return cls(
+            database_url=env.get("FORUM_DATABASE_URL", cls.database_url),
+            redis_url=env.get("FORUM_REDIS_URL") or None,
+            secret_key=secret,
+            base_url=env.get("FORUM_BASE_URL", cls.base_url).rstrip("/"),
+            signup=signup,  # type: ignore[arg-type]
+        )

@@ -1,0 +1,88 @@
+"""The Jinja environment: autoescape everywhere, policy questions available to templates."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.templating import Jinja2Templates
+
+from forum import policy
+from forum.policy import Action
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
+
+
+def _ago(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    seconds = int((datetime.now(UTC) - moment).total_seconds())
+    if seconds < 60:
+        return "just now"
+    for size, unit in (
+        (86400 * 365, "year"),
+        (86400 * 30, "month"),
+        (86400, "day"),
+        (3600, "hour"),
+        (60, "minute"),
+    ):
+        if seconds >= size:
+            n = seconds // size
+            return f"{n} {unit}{'' if n == 1 else 's'} ago"
+    return "just now"
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else ""
+
+
+def _date(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%-d %B %Y") if moment else ""
+
+
+def _plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def make_templates() -> Jinja2Templates:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        # Every template is HTML, whatever its name: never rely on the file extension.
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["ago"] = _ago
+    env.filters["iso"] = _iso
+    env.filters["date"] = _date
+    env.globals["plural"] = _plural
+    env.globals["can"] = policy.can
+    env.globals["Action"] = Action
+    return Jinja2Templates(env=env)
+
+
+TEMPLATES = make_templates()
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200
+) -> HTMLResponse:
+    ctx = request.state.ctx
+    values: dict[str, Any] = {
+        "ctx": ctx,
+        "actor": ctx.actor,
+        "me": ctx.member,
+        "csrf": ctx.session.csrf_token if ctx.session else ctx.anon_csrf,
+        "path": request.url.path,
+        "signup_mode": ctx.settings.signup,
+        "topics": [],
+    }
+    if context:
+        values.update(context)
+    return TEMPLATES.TemplateResponse(request, name, values, status_code=status)

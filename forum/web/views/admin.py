@@ -1,0 +1,80 @@
+"""Admin pages: members (approve, suspend, roles) and invites."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from forum.errors import DomainError, Invalid
+from forum.services import accounts
+from forum.services.context import Ctx
+from forum.web.access import access
+from forum.web.forms import read_form
+from forum.web.templating import render
+
+
+async def _members_page(
+    request: Request, errors: dict[str, str] | None = None, status: int = 200, invite_link: str = ""
+) -> Response:
+    ctx: Ctx = request.state.ctx
+    members = await accounts.list_members(ctx, request.query_params.get("status") or None)
+    invites = await accounts.list_invites(ctx)
+    return render(
+        request,
+        "admin_members.html",
+        {
+            "members": members,
+            "invites": invites,
+            "errors": errors or {},
+            "invite_link": invite_link,
+            "notice": request.query_params.get("done", ""),
+        },
+        status=status,
+    )
+
+
+@access("policy")
+async def members(request: Request) -> Response:
+    return await _members_page(request)
+
+
+@access("policy")
+async def member_action(request: Request) -> Response:
+    ctx: Ctx = request.state.ctx
+    form = await read_form(request)
+    handle = request.path_params["handle"]
+    verb = request.path_params["verb"]
+    try:
+        if verb == "approve":
+            member = await accounts.approve(ctx, handle)
+        elif verb == "suspend":
+            days_text = form["days"].strip()
+            if days_text and not days_text.isdigit():
+                raise Invalid(fields={"days": "A whole number of days, or empty for no end."})
+            member = await accounts.suspend(
+                ctx, handle, form["reason"], int(days_text) if days_text else None
+            )
+        elif verb == "unsuspend":
+            member = await accounts.unsuspend(ctx, handle, form["reason"])
+        elif verb == "role":
+            member = await accounts.set_role(ctx, handle, form["role"])
+        else:
+            raise Invalid("Unknown action.")
+    except Invalid as exc:
+        errors = {f"{handle}:{k}": v for k, v in exc.fields.items()} or {handle: exc.message}
+        return await _members_page(request, errors, status=400)
+    except DomainError:
+        raise
+    return RedirectResponse(f"/admin/members?done={verb}+{member.handle}", status_code=303)
+
+
+@access("policy")
+async def create_invite(request: Request) -> Response:
+    ctx: Ctx = request.state.ctx
+    form = await read_form(request)
+    try:
+        token = await accounts.create_invite(ctx, form["role"] or "member", form["note"])
+    except Invalid as exc:
+        return await _members_page(request, {"invite": exc.message}, status=400)
+    link = f"{ctx.settings.base_url}/signup?invite={token}"
+    return await _members_page(request, invite_link=link)

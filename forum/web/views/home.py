@@ -1,0 +1,19 @@
+"""The home page and small pages with no service of their own."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from forum.web.access import access
+from forum.web.templating import render
+
+
+@access("anyone")
+async def home(request: Request) -> Response:
+    return render(request, "home.html", {"welcome": request.query_params.get("welcome")})
+
+
+@access("anyone")
+async def health(request: Request) -> Response:
+    return PlainTextResponse("ok")

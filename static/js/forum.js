@@ -1,0 +1,1 @@
+/* live updates: written in the next commit */
