@@ -163,15 +163,15 @@ def is_admin(actor: Actor) -> bool:
 def can_read_channel(actor: Actor, channel: Channel) -> bool:
     """A caucus channel is read by the caucus's active members only: no site role overrides it.
     An open channel is read by every active member, and by anyone when it is public."""
-    if channel.caucus_id is not None:  # type: ignore[attr-defined]
-        return actor.seat(channel.caucus_id) is not None  # type: ignore[attr-defined]
+    if channel.caucus_id is not None:
+        return actor.seat(channel.caucus_id) is not None
     return actor.is_member or bool(channel.public)
 
 
 def can_moderate_channel(actor: Actor, channel: Channel) -> bool:
     """A caucus's conveners moderate its channels; facilitators and admins moderate open ones."""
-    if channel.caucus_id is not None:  # type: ignore[attr-defined]
-        return actor.seat(channel.caucus_id) == "convener"  # type: ignore[attr-defined]
+    if channel.caucus_id is not None:
+        return actor.seat(channel.caucus_id) == "convener"
     return is_site_moderator(actor)
 
 
@@ -252,7 +252,7 @@ def _read_post(actor: Actor, post: Post) -> bool:
 
 
 def _own(actor: Actor, post: Post) -> bool:
-    return actor.member_id is not None and post.author_id == actor.member_id  # type: ignore[attr-defined]
+    return actor.member_id is not None and post.author_id == actor.member_id
 
 
 def _edit_post(actor: Actor, post: Post) -> bool:
@@ -275,9 +275,7 @@ def _delete_post(actor: Actor, post: Post) -> bool:
 
 def _see_hidden(actor: Actor, post: Post) -> bool:
     """A hidden post's text is read by its author and by the moderators of its channel."""
-    return _read_post(actor, post) and (
-        _own(actor, post) or _moderate_thread(actor, post.thread)
-    )
+    return _read_post(actor, post) and (_own(actor, post) or _moderate_thread(actor, post.thread))
 
 
 def _view_history(actor: Actor, post: Post) -> bool:
@@ -385,13 +383,13 @@ def _read_log_entry(actor: Actor, act: ModerationAction) -> bool:
     """Members read log entries of open channels; caucus members read their caucus's entries."""
     if not actor.is_member:
         return False
-    return act.caucus_id is None or act.caucus_id in actor.seats  # type: ignore[attr-defined]
+    return act.caucus_id is None or act.caucus_id in actor.seats
 
 
 def _review_item(actor: Actor, item: ReviewItem) -> bool:
     """Caucus items are reviewed by that caucus's conveners; open items by site moderators."""
-    if item.caucus_id is not None:  # type: ignore[attr-defined]
-        return actor.seat(item.caucus_id) == "convener"  # type: ignore[attr-defined]
+    if item.caucus_id is not None:
+        return actor.seat(item.caucus_id) == "convener"
     return is_site_moderator(actor)
 
 

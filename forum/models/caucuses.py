@@ -27,6 +27,10 @@ class Caucus(Model):
 
 
 class CaucusMembership(Model):
+    # Foreign key columns, typed for the checker (tortoise sets them).
+    caucus_id: int
+    member_id: int
+    decided_by_id: int | None
     id = fields.IntField(primary_key=True)
     caucus: fields.ForeignKeyRelation[Caucus] = fields.ForeignKeyField(
         "forum.Caucus", related_name="seats", on_delete=fields.CASCADE

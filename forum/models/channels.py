@@ -7,6 +7,8 @@ from tortoise.models import Model
 
 
 class Channel(Model):
+    # Foreign key columns, typed for the checker (tortoise sets them).
+    caucus_id: int | None
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=80)
     slug = fields.CharField(max_length=80, unique=True)

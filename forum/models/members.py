@@ -35,6 +35,8 @@ class Member(Model):
 
 
 class Session(Model):
+    # Foreign key columns, typed for the checker (tortoise sets them).
+    member_id: int
     id = fields.IntField(primary_key=True)
     # sha256 of the 256-bit cookie value; the value itself is never stored.
     token_hash = fields.CharField(max_length=64, unique=True)
@@ -51,6 +53,8 @@ class Session(Model):
 
 
 class ApiToken(Model):
+    # Foreign key columns, typed for the checker (tortoise sets them).
+    member_id: int
     id = fields.IntField(primary_key=True)
     token_hash = fields.CharField(max_length=64, unique=True)
     member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
@@ -65,6 +69,9 @@ class ApiToken(Model):
 
 
 class Invite(Model):
+    # Foreign key columns, typed for the checker (tortoise sets them).
+    created_by_id: int | None
+    used_by_id: int | None
     id = fields.IntField(primary_key=True)
     token_hash = fields.CharField(max_length=64, unique=True)
     created_by: fields.ForeignKeyNullableRelation[Member] = fields.ForeignKeyField(

@@ -9,6 +9,12 @@ FLAG_REASONS = ("harassment", "discriminatory", "off_topic", "spam", "other")
 
 
 class ReviewItem(Model):
+    # Foreign key columns, typed for the checker (tortoise sets them).
+    post_id: int | None
+    subject_id: int | None
+    caucus_id: int | None
+    claimed_by_id: int | None
+    resolved_by_id: int | None
     id = fields.IntField(primary_key=True)
     kind = fields.CharField(max_length=16, default="flag")  # flag | appeal
     post: fields.ForeignKeyNullableRelation[Model] = fields.ForeignKeyField(
@@ -41,6 +47,10 @@ class ReviewItem(Model):
 
 
 class Flag(Model):
+    # Foreign key columns, typed for the checker (tortoise sets them).
+    item_id: int
+    post_id: int
+    reporter_id: int | None
     id = fields.IntField(primary_key=True)
     item: fields.ForeignKeyRelation[ReviewItem] = fields.ForeignKeyField(
         "forum.ReviewItem", related_name="flags", on_delete=fields.CASCADE
@@ -61,6 +71,12 @@ class Flag(Model):
 
 class ModerationAction(Model):
     """One act of moderation or site governance. Rows are only ever inserted."""
+
+    actor_id: int | None
+    caucus_id: int | None
+    thread_id: int | None
+    post_id: int | None
+    subject_id: int | None
 
     id = fields.IntField(primary_key=True)
     actor: fields.ForeignKeyNullableRelation[Model] = fields.ForeignKeyField(

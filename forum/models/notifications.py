@@ -9,6 +9,12 @@ KINDS = ("reply", "mention", "moderation", "warning", "caucus", "flag_outcome")
 
 
 class Notification(Model):
+    # Foreign key columns, typed for the checker (tortoise sets them).
+    member_id: int
+    actor_id: int | None
+    thread_id: int | None
+    post_id: int | None
+    caucus_id: int | None
     id = fields.IntField(primary_key=True)
     member: fields.ForeignKeyRelation[Model] = fields.ForeignKeyField(
         "forum.Member", related_name="notifications", on_delete=fields.CASCADE

@@ -25,6 +25,8 @@ class Statement(Model):
 
 
 class StatementVersion(Model):
+    # Foreign key columns, typed for the checker (tortoise sets them).
+    statement_id: int
     id = fields.IntField(primary_key=True)
     statement: fields.ForeignKeyRelation[Statement] = fields.ForeignKeyField(
         "forum.Statement", related_name="versions", on_delete=fields.CASCADE

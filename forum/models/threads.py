@@ -11,6 +11,10 @@ MAX_DEPTH = 200
 
 
 class Thread(Model):
+    # Foreign key columns, typed for the checker (tortoise sets them).
+    channel_id: int
+    author_id: int | None
+    statement_id: int | None
     id = fields.IntField(primary_key=True)
     channel: fields.ForeignKeyRelation[Model] = fields.ForeignKeyField(
         "forum.Channel", related_name="threads", on_delete=fields.CASCADE
@@ -41,6 +45,14 @@ class Thread(Model):
 
 
 class Post(Model):
+    # Foreign key columns, typed for the checker (tortoise sets them).
+    thread_id: int
+    parent_id: int | None
+    author_id: int | None
+    # Set when a page builds the tree (not columns): replies in reading order, and marks.
+    replies: list[Post]
+    is_new: bool
+    continues: bool
     id = fields.IntField(primary_key=True)
     thread: fields.ForeignKeyRelation[Thread] = fields.ForeignKeyField(
         "forum.Thread", related_name="posts", on_delete=fields.CASCADE
@@ -72,6 +84,8 @@ class Post(Model):
 
 
 class PostRevision(Model):
+    # Foreign key columns, typed for the checker (tortoise sets them).
+    post_id: int
     id = fields.IntField(primary_key=True)
     post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
         "forum.Post", related_name="revisions", on_delete=fields.CASCADE
@@ -84,6 +98,9 @@ class PostRevision(Model):
 
 
 class ReadMarker(Model):
+    # Foreign key columns, typed for the checker (tortoise sets them).
+    member_id: int
+    thread_id: int
     id = fields.IntField(primary_key=True)
     member: fields.ForeignKeyRelation[Model] = fields.ForeignKeyField(
         "forum.Member", related_name="read_markers", on_delete=fields.CASCADE

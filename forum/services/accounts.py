@@ -82,7 +82,7 @@ async def find_invite(token: str) -> Invite | None:
     if not token or len(token) > 100:
         return None
     invite = await Invite.get_or_none(token_hash=token_digest(token))
-    if invite is None or invite.used_by_id is not None or invite.expires_at < now():  # type: ignore[attr-defined]
+    if invite is None or invite.used_by_id is not None or invite.expires_at < now():
         return None
     return invite
 

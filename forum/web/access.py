@@ -19,7 +19,7 @@ def access(rule: str) -> Callable[[F], F]:
         raise ValueError(f"unknown access rule {rule!r}")
 
     def mark(fn: F) -> F:
-        fn.__access__ = rule  # type: ignore[attr-defined]
+        setattr(fn, "__access__", rule)  # noqa: B010 - functions take attributes
         return fn
 
     return mark

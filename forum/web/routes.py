@@ -6,14 +6,14 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from forum.web.templating import TEMPLATE_DIR
-from forum.web.views import accounts, admin, home
+from forum.web.views import accounts, admin, home, inbox, threads
 
 STATIC_DIR = TEMPLATE_DIR.parent / "static"
 
 
 def routes() -> list[BaseRoute]:
     return [
-        Route("/", home.home),
+        Route("/", threads.home),
         Route("/healthz", home.health),
         # accounts
         Route("/login", accounts.login_page, methods=["GET"]),
@@ -25,6 +25,24 @@ def routes() -> list[BaseRoute]:
         Route("/account", accounts.account_page, methods=["GET"]),
         Route("/account/profile", accounts.update_profile, methods=["POST"]),
         Route("/account/password", accounts.change_password, methods=["POST"]),
+        # channels, threads, posts
+        Route("/channels", threads.channel_list, methods=["GET"]),
+        Route("/c/{slug}", threads.channel_page, methods=["GET"]),
+        Route("/c/{slug}/new", threads.new_thread_page, methods=["GET"]),
+        Route("/c/{slug}/threads", threads.create_thread, methods=["POST"]),
+        Route("/t/{thread_id}", threads.thread_page, methods=["GET"]),
+        Route("/t/{thread_id}/p/{post_id}", threads.branch_page, methods=["GET"]),
+        Route("/t/{thread_id}/reply", threads.reply_page, methods=["GET"]),
+        Route("/t/{thread_id}/posts", threads.create_reply, methods=["POST"]),
+        Route("/p/{post_id}", threads.permalink, methods=["GET"]),
+        Route("/p/{post_id}/edit", threads.edit_page, methods=["GET"]),
+        Route("/p/{post_id}/edit", threads.update_post, methods=["POST"]),
+        Route("/p/{post_id}/delete", threads.delete_post, methods=["POST"]),
+        Route("/p/{post_id}/history", threads.history, methods=["GET"]),
+        Route("/s/{statement_id}/versions", threads.statement_versions, methods=["GET"]),
+        Route("/search", inbox.search, methods=["GET"]),
+        Route("/notifications", inbox.notifications_page, methods=["GET"]),
+        Route("/notifications/read", inbox.mark_read, methods=["POST"]),
         # admin
         Route("/admin/members", admin.members, methods=["GET"]),
         Route("/admin/members/{handle}/{verb}", admin.member_action, methods=["POST"]),

@@ -6,12 +6,6 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from forum.web.access import access
-from forum.web.templating import render
-
-
-@access("anyone")
-async def home(request: Request) -> Response:
-    return render(request, "home.html", {"welcome": request.query_params.get("welcome")})
 
 
 @access("anyone")

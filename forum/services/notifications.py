@@ -1,0 +1,128 @@
+"""Notifications: who is told of what, only ever about things they can read."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q
+
+from forum import policy
+from forum.models import CaucusMembership, Member, Notification, Thread
+from forum.policy import Action, Actor
+from forum.realtime.events import Tx
+from forum.services.context import Ctx
+
+PAGE = 50
+
+
+async def actors_for(members: Sequence[Member]) -> dict[int, Actor]:
+    """Actors for several members at once (one query for all their caucus seats)."""
+    seats: dict[int, dict[int, str]] = {m.id: {} for m in members}
+    pending: dict[int, set[int]] = {m.id: set() for m in members}
+    if members:
+        rows = await CaucusMembership.filter(member_id__in=list(seats)).values_list(
+            "member_id", "caucus_id", "role", "status"
+        )
+        for member_id, caucus_id, role, status in rows:
+            if status == "active":
+                seats[member_id][caucus_id] = role
+            else:
+                pending[member_id].add(caucus_id)
+    return {
+        m.id: Actor(
+            member_id=m.id,
+            handle=m.handle,
+            role=m.role,
+            status=m.status,
+            seats=seats[m.id],
+            pending_seats=frozenset(pending[m.id]),
+        )
+        for m in members
+    }
+
+
+async def who_can_read(thread: Thread, members: Sequence[Member]) -> set[int]:
+    actors = await actors_for(members)
+    return {mid for mid, actor in actors.items() if policy.can(actor, Action.READ, thread)}
+
+
+async def _bump(conn: BaseDBAsyncClient, member_id: int) -> int:
+    mark = "$1" if conn.capabilities.dialect == "postgres" else "?"
+    rows = await conn.execute_query_dict(
+        "UPDATE member SET unread_notifications = unread_notifications + 1 "
+        f"WHERE id = {mark} RETURNING unread_notifications",
+        [member_id],
+    )
+    return int(rows[0]["unread_notifications"]) if rows else 0
+
+
+async def notify(
+    tx: Tx,
+    member_id: int,
+    kind: str,
+    text: str,
+    url: str,
+    *,
+    actor_id: int | None = None,
+    thread: Thread | None = None,
+    post_id: int | None = None,
+    caucus_id: int | None = None,
+) -> Notification:
+    if thread is not None and caucus_id is None:
+        caucus_id = thread.channel.caucus_id  # type: ignore[attr-defined]
+    note = await Notification.create(
+        member_id=member_id,
+        kind=kind,
+        text=text[:500],
+        url=url[:300],
+        actor_id=actor_id,
+        thread_id=thread.id if thread else None,
+        post_id=post_id,
+        caucus_id=caucus_id,
+        using_db=tx.conn,
+    )
+    unread = await _bump(tx.conn, member_id)
+    await tx.emit(
+        "member", member_id, "notification.created", {"notification_id": note.id, "unread": unread}
+    )
+    return note
+
+
+def _visible(ctx: Ctx) -> Q:
+    """A member sees notifications about open channels and their current caucuses only: leave
+    a caucus and its notifications go with it."""
+    seats = sorted(ctx.actor.seats)
+    open_q = Q(caucus_id__isnull=True)
+    return open_q | Q(caucus_id__in=seats) if seats else open_q
+
+
+async def list_for(ctx: Ctx, before: int | None = None) -> list[Notification]:
+    policy.require(ctx.actor, Action.USE_ACCOUNT)
+    query = Notification.filter(member_id=ctx.actor.member_id).filter(_visible(ctx))
+    if before:
+        query = query.filter(id__lt=before)
+    return await query.order_by("-id").limit(PAGE)
+
+
+async def mark_read(ctx: Ctx, ids: Sequence[int] | None = None) -> int:
+    """Mark some (or all) of one's notifications read; returns the new unread count."""
+    policy.require(ctx.actor, Action.USE_ACCOUNT)
+    member_id = ctx.actor.member_id
+    query = Notification.filter(member_id=member_id, read=False)
+    if ids is not None:
+        query = query.filter(id__in=list(ids)[:200])
+    await query.update(read=True)
+    return await recount(member_id)  # type: ignore[arg-type]
+
+
+async def recount(member_id: int, conn: BaseDBAsyncClient | None = None) -> int:
+    unread = await Notification.filter(member_id=member_id, read=False).using_db(conn).count()
+    await Member.filter(id=member_id).using_db(conn).update(unread_notifications=unread)
+    return unread
+
+
+async def forget_caucus(conn: BaseDBAsyncClient, member_id: int, caucus_id: int) -> None:
+    """Someone leaving a caucus keeps no notification about it."""
+    await Notification.filter(member_id=member_id, caucus_id=caucus_id).using_db(conn).delete()
+    await recount(member_id, conn)

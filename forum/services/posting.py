@@ -1,0 +1,368 @@
+"""Writing posts: start a thread, reply, edit, delete. One transaction each, events inside it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+
+from forum import policy
+from forum.errors import Invalid, RateLimited
+from forum.models import Channel, Member, Post, PostRevision, Statement, Thread
+from forum.models.threads import MAX_DEPTH, PATH_SEGMENT
+from forum.policy import Action
+from forum.realtime.events import Tx, unit_of_work
+from forum.rendering import RENDERER_VERSION, extract_mentions, render_markdown
+from forum.services import access, notifications, search_index
+from forum.services.context import Ctx
+
+MAX_BODY = 50_000
+MAX_TITLE = 200
+DUPLICATE_WINDOW = timedelta(minutes=2)
+NEW_MEMBER_DAYS = 3
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def path_segment(n: int) -> str:
+    """The n-th child's fixed-width base-36 segment: sorting paths sorts siblings by age."""
+    if not 0 <= n < 36**PATH_SEGMENT:
+        raise Invalid("This conversation has too many replies in one place.")
+    out = ""
+    for _ in range(PATH_SEGMENT):
+        n, digit = divmod(n, 36)
+        out = _DIGITS[digit] + out
+    return out
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def clean_body(body: str) -> str:
+    body = body.replace("\r\n", "\n").strip()
+    if not body:
+        raise Invalid(fields={"body": "Write something first: the post is empty."})
+    if len(body) > MAX_BODY:
+        raise Invalid(fields={"body": f"A post has at most {MAX_BODY:,} characters."})
+    return body
+
+
+def clean_title(title: str) -> str:
+    title = " ".join(title.split())
+    if not title:
+        raise Invalid(fields={"title": "Give the thread a title."})
+    if len(title) > MAX_TITLE:
+        raise Invalid(fields={"title": f"A title has at most {MAX_TITLE} characters."})
+    return title
+
+
+def clean_key(key: str | None) -> str | None:
+    key = (key or "").strip()
+    if not key:
+        return None
+    if len(key) > 64 or not all(c.isalnum() or c in "-_" for c in key):
+        raise Invalid(fields={"key": "A client key has at most 64 letters, digits, - or _."})
+    return key
+
+
+async def _mentionable(handles: list[str]) -> dict[str, Member]:
+    if not handles:
+        return {}
+    members = await Member.filter(handle_key__in=handles[:50], status="active")
+    return {m.handle_key: m for m in members}
+
+
+def _render(body: str, mentioned: dict[str, Member]) -> str:
+    return render_markdown(body, mentionable=list(mentioned))
+
+
+async def _check_pace(ctx: Ctx, thread: Thread, body: str) -> None:
+    """Posting limits: a per-member rate (stricter in the first days), slow mode per thread,
+    and the same text twice in a short window."""
+    member = ctx.member
+    assert member is not None
+    settings = ctx.settings
+    new_member = now() - member.created_at < timedelta(days=NEW_MEMBER_DAYS)
+    rate = settings.new_member_post_rate if new_member else settings.post_rate
+    message = "You are posting very fast. Your text is kept: try again in a moment."
+    if thread.slow_mode_seconds and not policy.can(ctx.actor, Action.MODERATE, thread):
+        last = (
+            await Post.filter(thread_id=thread.id, author_id=member.id)
+            .order_by("-id")
+            .first()
+            .values_list("created_at", flat=True)
+        )
+        if last is not None:
+            wait = thread.slow_mode_seconds - (now() - last).total_seconds()  # type: ignore[operator]
+            if wait > 0:
+                raise RateLimited(
+                    int(wait) + 1,
+                    f"Slow mode is on in this thread: one post every {thread.slow_mode_seconds} "
+                    "seconds each. Your text is kept.",
+                )
+    since = now() - DUPLICATE_WINDOW
+    if await Post.filter(
+        author_id=member.id, thread_id=thread.id, body=body, created_at__gte=since, deleted=False
+    ).exists():
+        raise Invalid(fields={"body": "You just posted this same text here."})
+    await ctx.services.throttle.hit(rate, "post", str(member.id), message=message)
+
+
+async def _allocate_path(conn: BaseDBAsyncClient, thread: Thread, parent: Post | None) -> str:
+    """Take the next child number under the parent (or the thread) by an UPDATE inside the
+    transaction, so two concurrent replies never get the same path."""
+    mark = "$1" if conn.capabilities.dialect == "postgres" else "?"
+    if parent is None:
+        rows = await conn.execute_query_dict(
+            f"UPDATE thread SET root_children = root_children + 1 WHERE id = {mark} "
+            "RETURNING root_children",
+            [thread.id],
+        )
+        return path_segment(int(rows[0]["root_children"]) - 1)
+    rows = await conn.execute_query_dict(
+        f"UPDATE post SET child_count = child_count + 1 WHERE id = {mark} RETURNING child_count",
+        [parent.id],
+    )
+    return parent.path + path_segment(int(rows[0]["child_count"]) - 1)
+
+
+async def _insert_post(
+    tx: Tx,
+    ctx: Ctx,
+    thread: Thread,
+    parent: Post | None,
+    body: str,
+    key: str | None,
+    mentioned: dict[str, Member],
+    statement_version: int | None,
+) -> Post:
+    conn = tx.conn
+    member = ctx.member
+    assert member is not None
+    path = await _allocate_path(conn, thread, parent)
+    moment = now()
+    post = await Post.create(
+        thread_id=thread.id,
+        parent_id=parent.id if parent else None,
+        path=path,
+        depth=(parent.depth + 1) if parent else 0,
+        author_id=member.id,
+        body=body,
+        html=_render(body, mentioned),
+        renderer_version=RENDERER_VERSION,
+        statement_version=statement_version,
+        client_key=key,
+        created_at=moment,
+        using_db=conn,
+    )
+    post.author = member
+    await (
+        Thread.filter(id=thread.id)
+        .using_db(conn)
+        .update(post_count=F("post_count") + 1, last_post_id=post.id, last_activity_at=moment)
+    )
+    await search_index.index_post(conn, post, thread.title)
+    data = {
+        "post_id": post.id,
+        "parent_id": post.parent_id,
+        "path": post.path,
+        "depth": post.depth,
+        "author_id": member.id,
+        "key": key,
+    }
+    await tx.emit("thread", thread.id, "post.created", data)
+    await tx.emit(
+        "channel",
+        thread.channel_id,
+        "thread.activity",
+        {"thread_id": thread.id, "post_id": post.id},
+    )
+    return post
+
+
+async def _existing_by_key(ctx: Ctx, key: str | None) -> Post | None:
+    if key is None or ctx.member is None:
+        return None
+    return await Post.filter(author_id=ctx.member.id, client_key=key).first()
+
+
+async def _notify_for_post(
+    tx: Tx,
+    ctx: Ctx,
+    thread: Thread,
+    post: Post,
+    parent: Post | None,
+    mentioned: dict[str, Member],
+    already: set[int] | None = None,
+) -> None:
+    """Mentions and replies notify only members who can read the thread, never the author."""
+    me = ctx.actor.member_id
+    told: set[int] = set(already or ())
+    targets: list[tuple[Member, str]] = []
+    for member in mentioned.values():
+        if member.id != me and member.id not in told:
+            targets.append((member, "mention"))
+            told.add(member.id)
+    if parent is not None and parent.author_id not in (None, me) and parent.author_id not in told:
+        parent_author = await Member.get_or_none(id=parent.author_id, status="active")
+        if parent_author is not None:
+            targets.append((parent_author, "reply"))
+    if not targets:
+        return
+    readers = await notifications.who_can_read(thread, [m for m, _ in targets])
+    who = f"@{ctx.actor.handle}"
+    for member, kind in targets:
+        if member.id not in readers:
+            continue
+        text = (
+            f"{who} mentioned you in “{thread.title}”"
+            if kind == "mention"
+            else f"{who} replied to you in “{thread.title}”"
+        )
+        await notifications.notify(
+            tx,
+            member.id,
+            kind,
+            text,
+            f"/t/{thread.id}#p{post.id}",
+            actor_id=me,
+            thread=thread,
+            post_id=post.id,
+        )
+
+
+async def start_thread(
+    ctx: Ctx, channel_slug: str, title: str, body: str, key: str | None = None
+) -> Thread:
+    channel = await access.channel_by_slug(ctx, channel_slug)
+    policy.require(ctx.actor, Action.START_THREAD, channel)
+    title = clean_title(title)
+    body = clean_body(body)
+    key = clean_key(key)
+    existing = await _existing_by_key(ctx, key)
+    if existing is not None:
+        return await Thread.get(id=existing.thread_id)
+    await ctx.services.throttle.hit(
+        ctx.settings.post_rate,
+        "post",
+        str(ctx.actor.member_id),
+        message="You are posting very fast. Your text is kept.",
+    )
+    mentioned = await _mentionable(extract_mentions(body))
+    async with unit_of_work(ctx.services.publish) as tx:
+        thread = await Thread.create(
+            channel_id=channel.id, title=title, author_id=ctx.actor.member_id, using_db=tx.conn
+        )
+        thread.channel = channel
+        await (
+            Channel.filter(id=channel.id)
+            .using_db(tx.conn)
+            .update(thread_count=F("thread_count") + 1)
+        )
+        post = await _insert_post(tx, ctx, thread, None, body, key, mentioned, None)
+        await tx.emit("channel", channel.id, "thread.created", {"thread_id": thread.id})
+        await _notify_for_post(tx, ctx, thread, post, None, mentioned)
+    return thread
+
+
+async def reply(
+    ctx: Ctx, thread_id: int, body: str, parent_id: int | None = None, key: str | None = None
+) -> Post:
+    thread = await access.thread_for(ctx, thread_id)
+    policy.require(ctx.actor, Action.REPLY, thread)
+    body = clean_body(body)
+    key = clean_key(key)
+    existing = await _existing_by_key(ctx, key)
+    if existing is not None:
+        if existing.thread_id != thread.id:
+            raise Invalid(fields={"key": "This client key was used for another post."})
+        return existing
+    parent: Post | None = None
+    if parent_id is not None:
+        parent = await Post.get_or_none(id=parent_id) if 0 < parent_id < 2**31 else None
+        if parent is None or parent.thread_id != thread.id:
+            raise Invalid(fields={"parent_id": "That post is not in this thread."})
+        if parent.deleted:
+            raise Invalid(fields={"parent_id": "That post was deleted; reply to the thread."})
+        if parent.depth >= MAX_DEPTH:
+            raise Invalid(fields={"parent_id": "This conversation is nested too deeply."})
+    await _check_pace(ctx, thread, body)
+    statement_version: int | None = None
+    if thread.statement_id is not None:
+        versions = await Statement.filter(id=thread.statement_id).values_list("version", flat=True)
+        statement_version = int(versions[0]) if versions else None  # type: ignore[call-overload]
+    mentioned = await _mentionable(extract_mentions(body))
+    try:
+        async with unit_of_work(ctx.services.publish) as tx:
+            post = await _insert_post(
+                tx, ctx, thread, parent, body, key, mentioned, statement_version
+            )
+            await _notify_for_post(tx, ctx, thread, post, parent, mentioned)
+    except IntegrityError:
+        # The same key raced in from a retried submit: return the post that won.
+        again = await _existing_by_key(ctx, key)
+        if again is None:
+            raise
+        return again
+    return post
+
+
+async def edit(ctx: Ctx, post_id: int, body: str) -> Post:
+    """Authors edit their posts; each earlier text is kept as a revision. Members newly
+    mentioned by the edit are notified (those mentioned before are not told twice)."""
+    post = await access.post_for(ctx, post_id)
+    policy.require(ctx.actor, Action.EDIT, post)
+    body = clean_body(body)
+    if body == post.body:
+        return post
+    thread: Thread = post.thread
+    before = set(extract_mentions(post.body))
+    mentioned = await _mentionable(extract_mentions(body))
+    fresh = {h: m for h, m in mentioned.items() if h not in before}
+    async with unit_of_work(ctx.services.publish) as tx:
+        await PostRevision.create(
+            post_id=post.id,
+            body=post.body,
+            created_at=post.edited_at or post.created_at,
+            using_db=tx.conn,
+        )
+        post.body = body
+        post.html = _render(body, mentioned)
+        post.renderer_version = RENDERER_VERSION
+        post.edited_at = now()
+        await post.save(
+            update_fields=["body", "html", "renderer_version", "edited_at"], using_db=tx.conn
+        )
+        await search_index.index_post(tx.conn, post, thread.title)
+        await tx.emit("thread", thread.id, "post.edited", {"post_id": post.id})
+        await _notify_for_post(tx, ctx, thread, post, None, fresh)
+    return post
+
+
+async def delete(ctx: Ctx, post_id: int) -> Post:
+    """Authors delete their own posts: the text goes, the place in the tree and replies stay."""
+    post = await access.post_for(ctx, post_id)
+    policy.require(ctx.actor, Action.DELETE, post)
+    thread: Thread = post.thread
+    async with unit_of_work(ctx.services.publish) as tx:
+        post.deleted = True
+        post.body = ""
+        post.html = ""
+        await post.save(update_fields=["deleted", "body", "html"], using_db=tx.conn)
+        await PostRevision.filter(post_id=post.id).using_db(tx.conn).delete()
+        await search_index.unindex_post(tx.conn, post.id)
+        await tx.emit("thread", thread.id, "post.deleted", {"post_id": post.id})
+    return post
+
+
+async def revisions(ctx: Ctx, post_id: int) -> tuple[Post, list[PostRevision]]:
+    post = await access.post_for(ctx, post_id)
+    policy.require(ctx.actor, Action.VIEW_HISTORY, post)
+    return post, await PostRevision.filter(post_id=post.id).order_by("-id")
+
+
+def describe(post: Post) -> dict[str, Any]:
+    return {"id": post.id, "thread_id": post.thread_id}

@@ -1,0 +1,243 @@
+"""Channels, threads and posts: thin handlers over the channels, threads and posting services."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from forum.errors import Invalid, NotFound, RateLimited
+from forum.services import access, channels, posting, statements, threads
+from forum.services.context import Ctx
+from forum.web.access import access as rule
+from forum.web.forms import read_form
+from forum.web.templating import render
+
+
+def _ctx(request: Request) -> Ctx:
+    ctx: Ctx = request.state.ctx
+    return ctx
+
+
+def _int(value: str | None) -> int | None:
+    if value is None or not value.isdigit() or len(value) > 12:
+        return None
+    return int(value)
+
+
+def _path_id(request: Request, name: str) -> int:
+    value = _int(str(request.path_params.get(name, "")))
+    if value is None:
+        raise NotFound()
+    return value
+
+
+def _page_number(request: Request) -> int:
+    return _int(request.query_params.get("page")) or 1
+
+
+@rule("anyone")
+async def home(request: Request) -> Response:
+    ctx = _ctx(request)
+    recent = await channels.recent_threads(ctx) if ctx.actor.is_member else []
+    open_channels = await channels.open_channels(ctx)
+    return render(
+        request,
+        "home.html",
+        {
+            "welcome": request.query_params.get("welcome"),
+            "recent": recent,
+            "channels": open_channels,
+        },
+    )
+
+
+@rule("anyone")
+async def channel_list(request: Request) -> Response:
+    ctx = _ctx(request)
+    return render(request, "channels.html", {"channels": await channels.open_channels(ctx)})
+
+
+@rule("policy")
+async def channel_page(request: Request) -> Response:
+    ctx = _ctx(request)
+    page = _page_number(request)
+    channel, rows, more = await channels.thread_list(ctx, request.path_params["slug"], page)
+    return render(
+        request,
+        "channel.html",
+        {
+            "channel": channel,
+            "rows": rows,
+            "page": page,
+            "more": more,
+            "topics": [(f"channel:{channel.id}", channel.event_seq)],
+        },
+    )
+
+
+@rule("policy")
+async def new_thread_page(request: Request) -> Response:
+    ctx = _ctx(request)
+    channel = await access.channel_by_slug(ctx, request.path_params["slug"])
+    return render(request, "new_thread.html", {"channel": channel, "form": {}, "errors": {}})
+
+
+@rule("policy")
+async def create_thread(request: Request) -> Response:
+    ctx = _ctx(request)
+    slug = request.path_params["slug"]
+    form = await read_form(request)
+    try:
+        thread = await posting.start_thread(ctx, slug, form["title"], form["body"], form["key"])
+    except (Invalid, RateLimited) as exc:
+        channel = await access.channel_by_slug(ctx, slug)
+        return _form_error(request, "new_thread.html", {"channel": channel}, form, exc)
+    return RedirectResponse(f"/t/{thread.id}", status_code=303)
+
+
+def _form_error(
+    request: Request,
+    template: str,
+    context: dict[str, object],
+    form: dict[str, str],
+    exc: Invalid | RateLimited,
+) -> Response:
+    """Show the form again with every word the member typed and the reason next to its field."""
+    errors = dict(exc.fields) if isinstance(exc, Invalid) and exc.fields else {}
+    if not errors:
+        errors["form"] = exc.message
+    response = render(
+        request, template, {**context, "form": form, "errors": errors}, status=exc.status
+    )
+    if isinstance(exc, RateLimited):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@rule("policy")
+async def thread_page(request: Request) -> Response:
+    ctx = _ctx(request)
+    page = await threads.thread_page(
+        ctx, _path_id(request, "thread_id"), after=request.query_params.get("after")
+    )
+    return render(
+        request,
+        "thread.html",
+        {"page": page, "thread": page.thread, "topics": page.topics, "form": {}, "errors": {}},
+    )
+
+
+@rule("policy")
+async def branch_page(request: Request) -> Response:
+    ctx = _ctx(request)
+    page = await threads.thread_page(
+        ctx,
+        _path_id(request, "thread_id"),
+        after=request.query_params.get("after"),
+        focus_id=_path_id(request, "post_id"),
+    )
+    return render(
+        request,
+        "thread.html",
+        {"page": page, "thread": page.thread, "topics": page.topics, "form": {}, "errors": {}},
+    )
+
+
+@rule("policy")
+async def permalink(request: Request) -> Response:
+    target = await threads.permalink(_ctx(request), _path_id(request, "post_id"))
+    return RedirectResponse(target, status_code=303)
+
+
+@rule("policy")
+async def reply_page(request: Request) -> Response:
+    ctx = _ctx(request)
+    thread = await access.thread_for(ctx, _path_id(request, "thread_id"))
+    parent = None
+    to = _int(request.query_params.get("to"))
+    if to is not None:
+        parent = await access.post_for(ctx, to)
+        if parent.thread_id != thread.id:
+            raise NotFound()
+    return render(
+        request,
+        "reply.html",
+        {"thread": thread, "parent": parent, "form": {"parent_id": str(to or "")}, "errors": {}},
+    )
+
+
+@rule("policy")
+async def create_reply(request: Request) -> Response:
+    ctx = _ctx(request)
+    thread_id = _path_id(request, "thread_id")
+    form = await read_form(request)
+    parent_id = _int(form["parent_id"] or None)
+    if form["parent_id"] and parent_id is None:
+        exc: Invalid | RateLimited = Invalid(
+            fields={"parent_id": "That post is not in this thread."}
+        )
+    else:
+        try:
+            post = await posting.reply(ctx, thread_id, form["body"], parent_id, form["key"])
+        except (Invalid, RateLimited) as error:
+            exc = error
+        else:
+            return RedirectResponse(f"/p/{post.id}", status_code=303)
+    thread = await access.thread_for(ctx, thread_id)
+    parent = None
+    if parent_id is not None:
+        try:
+            parent = await access.post_for(ctx, parent_id)
+        except NotFound:
+            parent = None
+        if parent is not None and parent.thread_id != thread.id:
+            parent = None
+    return _form_error(request, "reply.html", {"thread": thread, "parent": parent}, form, exc)
+
+
+@rule("policy")
+async def edit_page(request: Request) -> Response:
+    ctx = _ctx(request)
+    post = await access.post_for(ctx, _path_id(request, "post_id"))
+    return render(
+        request, "edit_post.html", {"post": post, "form": {"body": post.body}, "errors": {}}
+    )
+
+
+@rule("policy")
+async def update_post(request: Request) -> Response:
+    ctx = _ctx(request)
+    post_id = _path_id(request, "post_id")
+    form = await read_form(request)
+    try:
+        post = await posting.edit(ctx, post_id, form["body"])
+    except Invalid as exc:
+        post = await access.post_for(ctx, post_id)
+        return _form_error(request, "edit_post.html", {"post": post}, form, exc)
+    return RedirectResponse(f"/p/{post.id}", status_code=303)
+
+
+@rule("policy")
+async def delete_post(request: Request) -> Response:
+    ctx = _ctx(request)
+    await read_form(request)
+    post = await posting.delete(ctx, _path_id(request, "post_id"))
+    return RedirectResponse(f"/p/{post.id}", status_code=303)
+
+
+@rule("policy")
+async def history(request: Request) -> Response:
+    post, revisions = await posting.revisions(_ctx(request), _path_id(request, "post_id"))
+    return render(request, "history.html", {"post": post, "revisions": revisions})
+
+
+@rule("policy")
+async def statement_versions(request: Request) -> Response:
+    statement, thread, versions = await statements.versions(
+        _ctx(request), _path_id(request, "statement_id")
+    )
+    return render(
+        request,
+        "statement_versions.html",
+        {"statement": statement, "thread": thread, "versions": versions},
+    )

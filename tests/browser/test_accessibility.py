@@ -1,0 +1,43 @@
+"""axe-core on the pages a member meets first: no serious or critical violations."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.browser.conftest import assert_accessible, sign_in
+from tests.servers import AppProcess
+
+pytestmark = pytest.mark.browser
+
+
+async def test_anonymous_pages(live_server: AppProcess, page: Page) -> None:
+    await page.goto(live_server.url + "/login")
+    await assert_accessible(page, "sign-in page")
+
+    await page.goto(live_server.url + "/signup?invite=bogus")
+    await expect(page.get_by_role("heading", name="Sign up")).to_be_visible()
+    await assert_accessible(page, "sign-up page with an invite")
+
+    await page.goto(live_server.url + "/")
+    await assert_accessible(page, "home, anonymous")
+
+    response = await page.goto(live_server.url + "/no/such/page")
+    assert response is not None and response.status == 404
+    await assert_accessible(page, "404 page")
+
+
+async def test_signed_in_pages(live_server: AppProcess, page: Page) -> None:
+    await sign_in(page, live_server, "admin")
+    await page.goto(live_server.url + "/")
+    await assert_accessible(page, "home, signed in")
+
+    await page.goto(live_server.url + "/account")
+    await expect(page.get_by_role("heading", name="Your account")).to_be_visible()
+    await assert_accessible(page, "account page")
+
+    await page.goto(live_server.url + "/admin/members")
+    await expect(page.get_by_role("heading", name="Members", exact=True)).to_be_visible()
+    await page.get_by_role("button", name="Create invite link").click()
+    await expect(page.locator("#invite-link")).to_be_visible()
+    await assert_accessible(page, "admin members page with an invite link")
