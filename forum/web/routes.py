@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from forum.web import api
 from forum.web.templating import TEMPLATE_DIR
 from forum.web.views import accounts, admin, home, inbox, threads
 
@@ -47,5 +48,6 @@ def routes() -> list[BaseRoute]:
         Route("/admin/members", admin.members, methods=["GET"]),
         Route("/admin/members/{handle}/{verb}", admin.member_action, methods=["POST"]),
         Route("/admin/invites", admin.create_invite, methods=["POST"]),
+        Mount("/api/v1", routes=api.routes()),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
