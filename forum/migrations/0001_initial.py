@@ -15,8 +15,8 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('name', fields.CharField(max_length=80)),
-                ('name_key', fields.CharField(unique=True, max_length=80)),
-                ('slug', fields.CharField(unique=True, max_length=80)),
+                ('name_key', fields.CharField(db_index=True, max_length=80)),
+                ('slug', fields.CharField(unique=True, max_length=100)),
                 ('description', fields.TextField(default='', unique=False)),
                 ('listed', fields.BooleanField(default=True)),
                 ('join_policy', fields.CharField(default='request', max_length=16)),

@@ -13,8 +13,11 @@ SEAT_STATUSES = ("requested", "invited", "active")
 class Caucus(Model):
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=80)
-    name_key = fields.CharField(max_length=80, unique=True)
-    slug = fields.CharField(max_length=80, unique=True)
+    # Names are unique only among the caucuses a founder can know of: refusing a name because an
+    # unlisted caucus holds it would reveal that caucus. Slugs carry a random part for the same
+    # reason, so no address can be guessed from a name.
+    name_key = fields.CharField(max_length=80, db_index=True)
+    slug = fields.CharField(max_length=100, unique=True)
     description = fields.TextField(default="")
     listed = fields.BooleanField(default=True)
     join_policy = fields.CharField(max_length=16, default="request")

@@ -90,9 +90,9 @@ async def notify(
 
 
 def _visible(ctx: Ctx) -> Q:
-    """A member sees notifications about open channels and their current caucuses only: leave
-    a caucus and its notifications go with it."""
-    seats = sorted(ctx.actor.seats)
+    """A member sees notifications about open channels and their current caucuses (and the ones
+    they are invited to or asked to join) only: leave a caucus and its notifications go too."""
+    seats = sorted(set(ctx.actor.seats) | set(ctx.actor.pending_seats))
     open_q = Q(caucus_id__isnull=True)
     return open_q | Q(caucus_id__in=seats) if seats else open_q
 

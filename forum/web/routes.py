@@ -7,7 +7,7 @@ from starlette.staticfiles import StaticFiles
 
 from forum.web import api
 from forum.web.templating import TEMPLATE_DIR
-from forum.web.views import accounts, admin, home, inbox, threads
+from forum.web.views import accounts, admin, caucuses, home, inbox, moderation, threads
 
 STATIC_DIR = TEMPLATE_DIR.parent / "static"
 
@@ -44,6 +44,21 @@ def routes() -> list[BaseRoute]:
         Route("/search", inbox.search, methods=["GET"]),
         Route("/notifications", inbox.notifications_page, methods=["GET"]),
         Route("/notifications/read", inbox.mark_read, methods=["POST"]),
+        # caucuses
+        Route("/caucuses", caucuses.caucus_list, methods=["GET"]),
+        Route("/caucuses", caucuses.found, methods=["POST"]),
+        Route("/caucuses/discuss", caucuses.discuss, methods=["POST"]),
+        Route("/caucuses/{slug}", caucuses.caucus_page, methods=["GET"]),
+        Route("/caucuses/{slug}/log", caucuses.caucus_log, methods=["GET"]),
+        Route("/caucuses/{slug}/join", caucuses.join, methods=["POST"]),
+        Route("/caucuses/{slug}/leave", caucuses.leave, methods=["POST"]),
+        Route("/caucuses/{slug}/accept", caucuses.accept, methods=["POST"]),
+        Route("/caucuses/{slug}/step-down", caucuses.step_down, methods=["POST"]),
+        Route("/caucuses/{slug}/invite", caucuses.invite, methods=["POST"]),
+        Route("/caucuses/{slug}/archive", caucuses.archive, methods=["POST"]),
+        Route("/caucuses/{slug}/members/{handle}/{verb}", caucuses.member_action, methods=["POST"]),
+        # moderation
+        Route("/moderation/log", moderation.log_page, methods=["GET"]),
         # admin
         Route("/admin/members", admin.members, methods=["GET"]),
         Route("/admin/members/{handle}/{verb}", admin.member_action, methods=["POST"]),

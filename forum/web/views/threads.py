@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from forum.errors import Invalid, NotFound, RateLimited
-from forum.services import access, channels, posting, statements, threads
+from forum.services import access, caucuses, channels, posting, statements, threads
 from forum.services.context import Ctx
 from forum.web.access import access as rule
 from forum.web.forms import read_form
@@ -120,10 +120,18 @@ async def thread_page(request: Request) -> Response:
     page = await threads.thread_page(
         ctx, _path_id(request, "thread_id"), after=request.query_params.get("after")
     )
+    mine = await caucuses.my_caucuses(ctx) if page.thread.seeded and ctx.actor.seats else []
     return render(
         request,
         "thread.html",
-        {"page": page, "thread": page.thread, "topics": page.topics, "form": {}, "errors": {}},
+        {
+            "page": page,
+            "thread": page.thread,
+            "topics": page.topics,
+            "my_caucuses": mine,
+            "form": {},
+            "errors": {},
+        },
     )
 
 
@@ -139,7 +147,14 @@ async def branch_page(request: Request) -> Response:
     return render(
         request,
         "thread.html",
-        {"page": page, "thread": page.thread, "topics": page.topics, "form": {}, "errors": {}},
+        {
+            "page": page,
+            "thread": page.thread,
+            "topics": page.topics,
+            "my_caucuses": [],
+            "form": {},
+            "errors": {},
+        },
     )
 
 

@@ -1,0 +1,381 @@
+"""Caucuses: founded by any member, governed by their conveners, invisible to outsiders.
+
+Every change of seat is announced on the member's own topic so their open sockets re-check
+what they may read at once, and a member who leaves keeps no notification about the caucus.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from tortoise.expressions import F
+
+from forum import policy
+from forum.errors import Invalid, NotFound
+from forum.models import Caucus, CaucusMembership, Channel, Member, Thread
+from forum.models.caucuses import JOIN_POLICIES
+from forum.policy import Action
+from forum.realtime.events import Tx, unit_of_work
+from forum.services import access, moderation_log, notifications
+from forum.services.channels import slugify
+from forum.services.context import Ctx
+
+
+@dataclass
+class CaucusView:
+    caucus: Caucus
+    seat: str | None  # convener | member | None
+    pending: str | None  # requested | invited | None
+    channels: list[Channel]
+    members: list[CaucusMembership]
+    requests: list[CaucusMembership]
+    invited: list[CaucusMembership]
+
+
+def _clean(name: str, description: str, join_policy: str) -> tuple[str, str, str]:
+    name = " ".join(name.split())
+    errors: dict[str, str] = {}
+    if not name:
+        errors["name"] = "Give the caucus a name."
+    elif len(name) > 80:
+        errors["name"] = "A name has at most 80 characters."
+    if len(description) > 2000:
+        errors["description"] = "A description has at most 2,000 characters."
+    if join_policy not in JOIN_POLICIES:
+        errors["join_policy"] = "Choose how members join: by request or by invitation."
+    if errors:
+        raise Invalid(fields=errors)
+    return name, description.strip(), join_policy
+
+
+async def found(
+    ctx: Ctx, name: str, description: str = "", listed: bool = True, join_policy: str = "request"
+) -> Caucus:
+    """Any active member founds a caucus and becomes its first convener."""
+    policy.require(ctx.actor, Action.FOUND_CAUCUS)
+    name, description, join_policy = _clean(name, description, join_policy)
+    # Refuse a duplicate only among caucuses the founder can know of.
+    if await Caucus.filter(policy.visible_caucuses(ctx.actor), name_key=name.lower()).exists():
+        raise Invalid(
+            fields={"name": "A caucus with this name exists: join it, or choose another name."}
+        )
+    slug = f"{slugify(name)[:60]}-{secrets.token_hex(3)}"
+    async with unit_of_work(ctx.services.publish) as tx:
+        caucus = await Caucus.create(
+            name=name,
+            name_key=name.lower(),
+            slug=slug,
+            description=description,
+            listed=listed,
+            join_policy=join_policy,
+            member_count=1,
+            using_db=tx.conn,
+        )
+        await CaucusMembership.create(
+            caucus=caucus,
+            member_id=ctx.actor.member_id,
+            role="convener",
+            status="active",
+            decided_by_id=ctx.actor.member_id,
+            using_db=tx.conn,
+        )
+        await Channel.create(
+            name=name,
+            slug=f"{slug}-talk",
+            caucus=caucus,
+            description=f"The private channel of {name}.",
+            using_db=tx.conn,
+        )
+        await _announce(tx, ctx.actor.member_id, caucus.id, "joined")  # type: ignore[arg-type]
+    await ctx.access_changed(ctx.actor.member_id)  # type: ignore[arg-type]
+    return caucus
+
+
+async def listing(ctx: Ctx) -> list[Caucus]:
+    """The caucuses this actor may know of: listed ones, and their own."""
+    return await Caucus.filter(policy.visible_caucuses(ctx.actor)).order_by("name_key")
+
+
+async def view(ctx: Ctx, slug: str) -> CaucusView:
+    caucus = await access.caucus_by_slug(ctx, slug)
+    seat = ctx.actor.seat(caucus.id)
+    pending = None
+    if seat is None and caucus.id in ctx.actor.pending_seats:
+        row = await CaucusMembership.get_or_none(caucus_id=caucus.id, member_id=ctx.actor.member_id)
+        pending = row.status if row else None
+    channels: list[Channel] = []
+    members: list[CaucusMembership] = []
+    requests: list[CaucusMembership] = []
+    invited: list[CaucusMembership] = []
+    if policy.can(ctx.actor, Action.READ_MEMBERS, caucus):
+        channels = await Channel.filter(caucus_id=caucus.id).order_by("id")
+        rows = (
+            await CaucusMembership.filter(caucus_id=caucus.id)
+            .select_related("member")
+            .order_by("-role", "created_at")
+        )
+        members = [r for r in rows if r.status == "active"]
+        requests = [r for r in rows if r.status == "requested"]
+        invited = [r for r in rows if r.status == "invited"]
+    return CaucusView(caucus, seat, pending, channels, members, requests, invited)
+
+
+async def _announce(tx: Tx, member_id: int, caucus_id: int, change: str) -> None:
+    await tx.emit(
+        "member", member_id, "caucus.membership", {"caucus_id": caucus_id, "change": change}
+    )
+
+
+async def _seat_of(caucus: Caucus, handle: str) -> tuple[Member, CaucusMembership | None]:
+    member = await Member.get_or_none(handle_key=handle.lower()[:64], status="active")
+    if member is None:
+        raise Invalid(fields={"handle": "There is no active member with that handle."})
+    seat = await CaucusMembership.get_or_none(caucus_id=caucus.id, member_id=member.id)
+    return member, seat
+
+
+async def request_join(ctx: Ctx, slug: str, note: str = "") -> None:
+    caucus = await access.caucus_by_slug(ctx, slug)
+    if caucus.join_policy == "invite" and caucus.id not in ctx.actor.seats:
+        raise Invalid("This caucus admits members by invitation only. Ask one of its members.")
+    policy.require(ctx.actor, Action.REQUEST_JOIN, caucus)
+    async with unit_of_work(ctx.services.publish) as tx:
+        await CaucusMembership.create(
+            caucus=caucus,
+            member_id=ctx.actor.member_id,
+            status="requested",
+            note=note.strip()[:500],
+            using_db=tx.conn,
+        )
+        conveners = await CaucusMembership.filter(
+            caucus_id=caucus.id, role="convener", status="active"
+        ).using_db(tx.conn)
+        for seat in conveners:
+            await notifications.notify(
+                tx,
+                seat.member_id,
+                "caucus",
+                f"@{ctx.actor.handle} asked to join {caucus.name}",
+                f"/caucuses/{caucus.slug}#requests",
+                actor_id=ctx.actor.member_id,
+                caucus_id=caucus.id,
+            )
+    await ctx.access_changed(ctx.actor.member_id)  # type: ignore[arg-type]
+
+
+async def decide(ctx: Ctx, slug: str, handle: str, verb: str) -> Member:
+    """A convener admits, declines, removes, appoints or invites a member."""
+    caucus = await access.caucus_by_slug(ctx, slug)
+    policy.require(ctx.actor, Action.GOVERN, caucus)
+    member, seat = await _seat_of(caucus, handle)
+    async with unit_of_work(ctx.services.publish) as tx:
+        if verb == "admit":
+            if seat is None or seat.status != "requested":
+                raise Invalid(f"@{member.handle} has not asked to join.")
+            seat.status = "active"
+            seat.decided_by_id = ctx.actor.member_id
+            await seat.save(using_db=tx.conn)
+            await (
+                Caucus.filter(id=caucus.id)
+                .using_db(tx.conn)
+                .update(member_count=F("member_count") + 1)
+            )
+            await notifications.notify(
+                tx,
+                member.id,
+                "caucus",
+                f"You were admitted to {caucus.name}",
+                f"/caucuses/{caucus.slug}",
+                actor_id=ctx.actor.member_id,
+                caucus_id=caucus.id,
+            )
+            await _announce(tx, member.id, caucus.id, "joined")
+        elif verb == "decline":
+            if seat is None or seat.status != "requested":
+                raise Invalid(f"@{member.handle} has not asked to join.")
+            await seat.delete(using_db=tx.conn)
+            await notifications.forget_caucus(tx.conn, member.id, caucus.id)
+            # The requester knew of the caucus; the notice stays theirs after the seat is gone.
+            await notifications.notify(
+                tx,
+                member.id,
+                "caucus",
+                f"Your request to join {caucus.name} was declined",
+                "/caucuses",
+                actor_id=ctx.actor.member_id,
+            )
+            await _announce(tx, member.id, caucus.id, "declined")
+        elif verb == "invite":
+            if seat is not None:
+                raise Invalid(f"@{member.handle} is already in this caucus or waiting.")
+            await CaucusMembership.create(
+                caucus=caucus,
+                member=member,
+                status="invited",
+                decided_by_id=ctx.actor.member_id,
+                using_db=tx.conn,
+            )
+            await notifications.notify(
+                tx,
+                member.id,
+                "caucus",
+                f"@{ctx.actor.handle} invited you to join {caucus.name}",
+                f"/caucuses/{caucus.slug}",
+                actor_id=ctx.actor.member_id,
+                caucus_id=caucus.id,
+            )
+            await _announce(tx, member.id, caucus.id, "invited")
+        elif verb == "remove":
+            if seat is None:
+                raise Invalid(f"@{member.handle} is not in this caucus.")
+            await _remove_seat(tx, caucus, seat, member.id)
+            if seat.status == "active":
+                await moderation_log.record(
+                    tx.conn,
+                    ctx,
+                    "caucus_remove",
+                    "removed by a convener",
+                    caucus_id=caucus.id,
+                    subject=member,
+                    label=f"@{member.handle}",
+                )
+        elif verb == "appoint":
+            if seat is None or seat.status != "active":
+                raise Invalid(f"@{member.handle} must be a member of the caucus first.")
+            if seat.role == "convener":
+                raise Invalid(f"@{member.handle} is already a convener.")
+            seat.role = "convener"
+            await seat.save(using_db=tx.conn)
+            await _announce(tx, member.id, caucus.id, "appointed")
+        else:
+            raise NotFound()
+    await ctx.access_changed(member.id)
+    return member
+
+
+async def _remove_seat(tx: Tx, caucus: Caucus, seat: CaucusMembership, member_id: int) -> None:
+    if seat.status == "active" and seat.role == "convener":
+        others = (
+            await CaucusMembership.filter(caucus_id=caucus.id, role="convener", status="active")
+            .exclude(id=seat.id)
+            .using_db(tx.conn)
+            .count()
+        )
+        if others == 0:
+            raise Invalid("A caucus keeps at least one convener: appoint another first.")
+    await seat.delete(using_db=tx.conn)
+    if seat.status == "active":
+        await (
+            Caucus.filter(id=caucus.id).using_db(tx.conn).update(member_count=F("member_count") - 1)
+        )
+    await notifications.forget_caucus(tx.conn, member_id, caucus.id)
+    await _announce(tx, member_id, caucus.id, "left")
+
+
+async def leave(ctx: Ctx, slug: str) -> None:
+    """Members leave at will (a last convener appoints another first); a pending request or
+    invitation is withdrawn the same way."""
+    caucus = await access.caucus_by_slug(ctx, slug)
+    policy.require(ctx.actor, Action.LEAVE, caucus)
+    seat = await CaucusMembership.get(caucus_id=caucus.id, member_id=ctx.actor.member_id)
+    async with unit_of_work(ctx.services.publish) as tx:
+        await _remove_seat(tx, caucus, seat, ctx.actor.member_id)  # type: ignore[arg-type]
+    await ctx.access_changed(ctx.actor.member_id)  # type: ignore[arg-type]
+
+
+async def accept_invitation(ctx: Ctx, slug: str) -> None:
+    caucus = await access.caucus_by_slug(ctx, slug)
+    seat = await CaucusMembership.get_or_none(
+        caucus_id=caucus.id, member_id=ctx.actor.member_id, status="invited"
+    )
+    if seat is None or not ctx.actor.is_member or caucus.archived_at is not None:
+        raise Invalid("There is no invitation to accept.")
+    async with unit_of_work(ctx.services.publish) as tx:
+        seat.status = "active"
+        await seat.save(using_db=tx.conn)
+        await (
+            Caucus.filter(id=caucus.id).using_db(tx.conn).update(member_count=F("member_count") + 1)
+        )
+        await _announce(tx, ctx.actor.member_id, caucus.id, "joined")  # type: ignore[arg-type]
+    await ctx.access_changed(ctx.actor.member_id)  # type: ignore[arg-type]
+
+
+async def step_down(ctx: Ctx, slug: str) -> None:
+    caucus = await access.caucus_by_slug(ctx, slug)
+    policy.require(ctx.actor, Action.GOVERN, caucus)
+    others = (
+        await CaucusMembership.filter(caucus_id=caucus.id, role="convener", status="active")
+        .exclude(member_id=ctx.actor.member_id)
+        .count()
+    )
+    if others == 0:
+        raise Invalid("A caucus keeps at least one convener: appoint another first.")
+    async with unit_of_work(ctx.services.publish) as tx:
+        await (
+            CaucusMembership.filter(caucus_id=caucus.id, member_id=ctx.actor.member_id)
+            .using_db(tx.conn)
+            .update(role="member")
+        )
+        await _announce(tx, ctx.actor.member_id, caucus.id, "stepped_down")  # type: ignore[arg-type]
+    await ctx.access_changed(ctx.actor.member_id)  # type: ignore[arg-type]
+
+
+async def archive(ctx: Ctx, slug: str, reason: str) -> Caucus:
+    """Site admins may archive a listed caucus (its metadata only): its channels become
+    read-only, and the act with its reason is logged where the caucus's members read it."""
+    caucus = await access.caucus_by_slug(ctx, slug)
+    policy.require(ctx.actor, Action.ARCHIVE, caucus)
+    reason = reason.strip()
+    if not reason:
+        raise Invalid(fields={"reason": "Give a reason: the caucus's members will read it."})
+    if caucus.archived_at is not None:
+        raise Invalid("This caucus is already archived.")
+    async with unit_of_work(ctx.services.publish) as tx:
+        caucus.archived_at = datetime.now(UTC)
+        await caucus.save(update_fields=["archived_at"], using_db=tx.conn)
+        await Channel.filter(caucus_id=caucus.id).using_db(tx.conn).update(archived=True)
+        await moderation_log.record(
+            tx.conn,
+            ctx,
+            "caucus_archive",
+            reason,
+            caucus_id=caucus.id,
+            label="this caucus (site-wide act)",
+        )
+    return caucus
+
+
+async def discuss_statement(ctx: Ctx, slug: str, statement_thread_id: int) -> Thread:
+    """Open a caucus thread about a published statement, linking to it."""
+    caucus = await access.caucus_by_slug(ctx, slug)
+    policy.require(ctx.actor, Action.READ_MEMBERS, caucus)
+    source = await access.thread_for(ctx, statement_thread_id)
+    if source.statement_id is None or not source.seeded:
+        raise Invalid("That thread is not a statement.")
+    channel = await Channel.filter(caucus_id=caucus.id).order_by("id").first()
+    if channel is None:
+        raise NotFound()
+    policy.require(ctx.actor, Action.START_THREAD, channel)
+    async with unit_of_work(ctx.services.publish) as tx:
+        thread = await Thread.create(
+            channel_id=channel.id,
+            title=source.title,
+            statement_id=source.statement_id,
+            author_id=ctx.actor.member_id,
+            using_db=tx.conn,
+        )
+        await (
+            Channel.filter(id=channel.id)
+            .using_db(tx.conn)
+            .update(thread_count=F("thread_count") + 1)
+        )
+        await tx.emit("channel", channel.id, "thread.created", {"thread_id": thread.id})
+    return thread
+
+
+async def my_caucuses(ctx: Ctx) -> list[Caucus]:
+    if not ctx.actor.seats:
+        return []
+    return await Caucus.filter(id__in=sorted(ctx.actor.seats), archived_at__isnull=True)

@@ -1,0 +1,199 @@
+"""Models to JSON-ready dicts: the one place that decides what each API object shows.
+
+Each function takes what the service returned (with its relations loaded) and, where what shows
+depends on who asks, the actor; it asks the policy, never decides itself. The OpenAPI schemas in
+`openapi.SCHEMAS` describe exactly these shapes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from tortoise.models import Model
+
+from forum import policy
+from forum.models import (
+    Channel,
+    Member,
+    Notification,
+    Post,
+    PostRevision,
+    Statement,
+    StatementVersion,
+    Thread,
+)
+from forum.policy import Action, Actor
+from forum.services.channels import ThreadRow
+from forum.services.search_index import Hit
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def loaded(obj: Model, name: str) -> Any:
+    """A related object if the service fetched it, else None (never a lazy query)."""
+    value = obj.__dict__.get(f"_{name}")  # where tortoise keeps a fetched relation
+    return value if isinstance(value, Model) else None
+
+
+def member_ref(member: Member | Model | None) -> dict[str, Any] | None:
+    """How a member appears beside their posts and threads (null for a removed member)."""
+    if not isinstance(member, Member):
+        return None
+    return {"handle": member.handle, "display_name": member.display_name}
+
+
+def me(member: Member) -> dict[str, Any]:
+    """The caller's own account (GET /me)."""
+    return {
+        "id": member.id,
+        "handle": member.handle,
+        "display_name": member.display_name,
+        "role": member.role,
+        "status": member.status,
+        "unread_notifications": member.unread_notifications,
+        "created_at": iso(member.created_at),
+    }
+
+
+def channel(ch: Channel) -> dict[str, Any]:
+    return {
+        "slug": ch.slug,
+        "name": ch.name,
+        "description": ch.description,
+        "public": bool(ch.public),
+        "archived": bool(ch.archived),
+        "caucus_id": ch.caucus_id,
+        "thread_count": ch.thread_count,
+    }
+
+
+def channel_ref(ch: Channel) -> dict[str, Any]:
+    return {"slug": ch.slug, "name": ch.name}
+
+
+def thread(t: Thread, ch: Channel | None = None) -> dict[str, Any]:
+    """A thread's heading. `ch` is its channel when the service did not attach it (lists inside
+    one channel)."""
+    where = ch if ch is not None else loaded(t, "channel")
+    return {
+        "id": t.id,
+        "title": t.title,
+        "channel": channel_ref(where) if isinstance(where, Channel) else None,
+        "author": member_ref(loaded(t, "author")),
+        "statement_id": t.statement_id,
+        "seeded": bool(t.seeded),
+        "pinned": bool(t.pinned),
+        "locked": bool(t.locked),
+        "slow_mode_seconds": t.slow_mode_seconds,
+        "post_count": t.post_count,
+        "last_post_id": t.last_post_id,
+        "created_at": iso(t.created_at),
+        "last_activity_at": iso(t.last_activity_at),
+    }
+
+
+def thread_row(row: ThreadRow, ch: Channel | None = None) -> dict[str, Any]:
+    """A thread in a list, with the reader's unread marks."""
+    return {**thread(row.thread, ch), "unread": row.unread, "new_posts": row.new_posts}
+
+
+def statement(st: Statement) -> dict[str, Any]:
+    return {
+        "id": st.id,
+        "title": st.title,
+        "author": st.author,
+        "body": st.body,
+        "html": st.html,
+        "caption": st.caption,
+        "source_url": st.source_url,
+        "external_id": st.external_id,
+        "published_at": iso(st.published_at),
+        "version": st.version,
+        "created_at": iso(st.created_at),
+        "updated_at": iso(st.updated_at),
+    }
+
+
+def statement_version(v: StatementVersion, diff_html: str = "") -> dict[str, Any]:
+    return {
+        "version": v.version,
+        "title": v.title,
+        "body": v.body,
+        "diff_html": diff_html,
+        "created_at": iso(v.created_at),
+    }
+
+
+def post(p: Post, actor: Actor) -> dict[str, Any]:
+    """A post as `actor` may see it. Needs `p.thread` (with its channel) and `p.author` loaded,
+    as `access.post_for` and `threads.thread_page` leave them.
+
+    Deleted: no text. Hidden: no text and the moderation reason, except for those the policy
+    lets see hidden text (its author, its moderators). `body` (the markdown source) only for
+    those who may edit the post."""
+    hidden = bool(p.hidden) and not p.deleted
+    show_text = not p.deleted and (not p.hidden or policy.can(actor, Action.SEE_HIDDEN, p))
+    data: dict[str, Any] = {
+        "id": p.id,
+        "thread_id": p.thread_id,
+        "parent_id": p.parent_id,
+        "depth": p.depth,
+        "path": p.path,
+        "author": member_ref(loaded(p, "author")),
+        "html": p.html if show_text else None,
+        "deleted": bool(p.deleted),
+        "hidden": hidden,
+        "created_at": iso(p.created_at),
+        "edited_at": iso(p.edited_at),
+        "statement_version": p.statement_version,
+        "reply_count": p.child_count,
+        "url": f"/p/{p.id}",
+        "can": {
+            "reply": not p.deleted and policy.can(actor, Action.REPLY, p.thread),
+            "edit": policy.can(actor, Action.EDIT, p),
+            "delete": policy.can(actor, Action.DELETE, p),
+            "flag": not p.deleted and policy.can(actor, Action.FLAG, p),
+            "moderate": policy.can(actor, Action.MODERATE, p),
+        },
+    }
+    if hidden:
+        data["hidden_reason"] = p.hidden_reason
+    if data["can"]["edit"]:
+        data["body"] = p.body
+    if getattr(p, "continues", False):
+        # Deeper replies live on the branch's own page: GET /threads/{id}?focus={this id}.
+        data["continues"] = True
+    return data
+
+
+def revision(r: PostRevision) -> dict[str, Any]:
+    return {"id": r.id, "body": r.body, "created_at": iso(r.created_at)}
+
+
+def notification(n: Notification) -> dict[str, Any]:
+    return {
+        "id": n.id,
+        "kind": n.kind,
+        "text": n.text,
+        "url": n.url,
+        "thread_id": n.thread_id,
+        "post_id": n.post_id,
+        "read": bool(n.read),
+        "created_at": iso(n.created_at),
+    }
+
+
+def hit(h: Hit) -> dict[str, Any]:
+    return {
+        "post_id": h.post_id,
+        "thread_id": h.thread_id,
+        "thread_title": h.thread_title,
+        "channel": {"slug": h.channel_slug, "name": h.channel_name},
+        "author_handle": h.author_handle,
+        "created_at": iso(h.created_at) if isinstance(h.created_at, datetime) else None,
+        "snippet_html": h.snippet_html,
+        "url": h.url,
+    }
