@@ -10,12 +10,16 @@ from starlette.middleware import Middleware
 from tortoise.contrib.starlette import RegisterTortoise
 
 from forum.db import tortoise_config
+from forum.realtime.broker import make_broker
+from forum.realtime.hub import Hub
 from forum.security import Hasher, Throttle
 from forum.services.context import Services
 from forum.settings import Settings
 from forum.web import errors
 from forum.web.middleware import BodyTooLarge, ForumMiddleware
 from forum.web.routes import routes
+from forum.web.templating import render_live_post
+from forum.web.ws import load_actor_for
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -25,10 +29,25 @@ def create_app(settings: Settings) -> Starlette:
         throttle=Throttle(settings.redis_url),
     )
 
+    broker = make_broker(settings.redis_url)
+    hub = Hub(render_post=render_live_post, load_actor=load_actor_for)
+
+    async def access_changed(member_id: int) -> None:
+        # Every process (this one included) re-checks that member's sockets.
+        await broker.publish({"op": "access", "member_id": member_id})
+
+    services.publish = broker.publish
+    services.access_changed = access_changed
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
-            yield
+            await broker.start(hub.dispatch, hub.resync)
+            try:
+                yield
+            finally:
+                await broker.stop()
+                await services.throttle.close()
 
     handlers = dict(errors.HANDLERS)
     handlers[BodyTooLarge] = errors.too_large
@@ -39,4 +58,6 @@ def create_app(settings: Settings) -> Starlette:
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.hub = hub
+    app.state.broker = broker
     return app

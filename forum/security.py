@@ -109,3 +109,13 @@ class Throttle:
 
     async def reset(self) -> None:
         await self.storage.reset()
+
+    async def close(self) -> None:
+        """Release the storage's connections (Redis) at shutdown."""
+        closer = getattr(self.storage, "close", None) or getattr(
+            getattr(self.storage, "storage", None), "aclose", None
+        )
+        if closer is not None:
+            result = closer()
+            if hasattr(result, "__await__"):
+                await result

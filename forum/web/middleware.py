@@ -7,7 +7,7 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 from starlette.datastructures import Headers
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from forum.security import new_token
@@ -97,7 +97,7 @@ class ForumMiddleware:
             await self.app(scope, receive, send_with_headers)
             return
 
-        request = Request(scope)
+        request = Request(scope) if is_http else HTTPConnection(scope)
         ctx = Ctx(services=self.services, address=_address(scope))
         scope.setdefault("state", {})["ctx"] = ctx
 
@@ -141,13 +141,14 @@ class ForumMiddleware:
             await self._refuse(request, 413, send_with_headers)
 
     async def _refuse(
-        self, request: Request, status: int, send: Send, message: str | None = None
+        self, request: HTTPConnection, status: int, send: Send, message: str | None = None
     ) -> None:
         from forum.web.errors import error_response
 
         if request.scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
             return
+        assert isinstance(request, Request)
         response = error_response(request, status, message)
         await response(request.scope, _no_receive, send)
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from forum.web import api
+from forum.web import api, ws
 from forum.web.templating import TEMPLATE_DIR
 from forum.web.views import accounts, admin, caucuses, home, inbox, moderation, threads
 
@@ -63,6 +63,7 @@ def routes() -> list[BaseRoute]:
         Route("/admin/members", admin.members, methods=["GET"]),
         Route("/admin/members/{handle}/{verb}", admin.member_action, methods=["POST"]),
         Route("/admin/invites", admin.create_invite, methods=["POST"]),
+        WebSocketRoute("/ws", ws.live),
         Mount("/api/v1", routes=api.routes()),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]

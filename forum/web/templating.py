@@ -12,7 +12,8 @@ from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
 from forum import policy
-from forum.policy import Action
+from forum.models import Post
+from forum.policy import Action, Actor
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
 
@@ -86,3 +87,13 @@ def render(
     if context:
         values.update(context)
     return TEMPLATES.TemplateResponse(request, name, values, status_code=status)
+
+
+def render_live_post(post: Post) -> str:
+    """A post's <li> as every viewer may see it: rendered once per event for all sockets, with
+    no per-viewer controls (the page's script adds those)."""
+    post.replies = []
+    post.is_new = True
+    post.continues = False
+    template = TEMPLATES.env.get_template("_post_live.html")
+    return template.render(post=post, actor=Actor.anonymous())

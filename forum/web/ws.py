@@ -1,0 +1,153 @@
+"""GET /ws: live updates. Authenticated by the session cookie; the Origin must be this site.
+
+Client frames: {"op": "subscribe", "topic": "thread:42", "after": 17}, {"op": "unsubscribe",
+"topic": ...}, {"op": "ping"}. Bad frames get an error frame; floods and oversized frames close
+the socket. Nothing a client sends can reach another topic: the hub asks the policy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from forum.models import Session
+from forum.policy import Actor
+from forum.realtime.hub import Client, Hub
+from forum.services import accounts
+from forum.services.context import Ctx
+from forum.web.access import access
+
+MAX_FRAME = 4096
+# Token bucket: a burst of 40 frames, refilled at 20 a second.
+BURST, RATE = 40.0, 20.0
+HEARTBEAT = 25.0
+
+
+def _allowed_origin(ws: WebSocket, base_url: str) -> bool:
+    origin = ws.headers.get("origin")
+    if origin is None:
+        return False
+    host = ws.headers.get("host", "")
+    scheme = "https" if ws.url.scheme == "wss" else "http"
+    return origin in (base_url, f"{scheme}://{host}")
+
+
+def _error(code: str, message: str, topic: str | None = None) -> str:
+    body: dict[str, Any] = {"op": "error", "code": code, "message": message}
+    if topic is not None:
+        body["topic"] = topic
+    return json.dumps(body)
+
+
+async def load_actor_for(client: Client) -> Actor | None:
+    """Who a socket is now: None once its session has ended (logout, suspension, expiry)."""
+    if client.session_id is None:
+        return Actor.anonymous()
+    session = await Session.filter(id=client.session_id).select_related("member").first()
+    if session is None or session.member.status == "suspended":
+        return None
+    return await accounts.load_actor(session.member)
+
+
+@access("anyone")
+async def live(ws: WebSocket) -> None:
+    ctx: Ctx = ws.state.ctx
+    hub: Hub = ws.app.state.hub
+    if not _allowed_origin(ws, ctx.settings.base_url):
+        await ws.close(code=1008)
+        return
+    await ws.accept()
+
+    async def close(code: int, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await ws.close(code=code, reason=reason)
+
+    client = Client(
+        actor=ctx.actor,
+        send=ws.send_text,
+        close=close,
+        session_id=ctx.session.id if ctx.session else None,
+    )
+    hub.add(client)
+    sender = asyncio.create_task(client.run_sender())
+    beat = asyncio.create_task(_heartbeat(client))
+    tokens, stamp = BURST, time.monotonic()
+    try:
+        while not client.closed:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            text = message.get("text")
+            if text is None:
+                text = (message.get("bytes") or b"").decode("utf-8", "replace")
+            now = time.monotonic()
+            tokens = min(BURST, tokens + (now - stamp) * RATE)
+            stamp = now
+            if tokens < 1:
+                client.offer(_error("flood", "Too many frames; reconnect more gently."))
+                await asyncio.sleep(0.05)
+                await close(1008, "flood")
+                break
+            tokens -= 1
+            if len(text) > MAX_FRAME:
+                client.offer(_error("too_large", f"Frames are at most {MAX_FRAME} bytes."))
+                await asyncio.sleep(0.05)
+                await close(1009, "frame too large")
+                break
+            await _handle(hub, client, text)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        hub.remove(client)
+        beat.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.wait_for(sender, timeout=1)
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await beat
+
+
+async def _handle(hub: Hub, client: Client, text: str) -> None:
+    try:
+        frame = json.loads(text)
+    except ValueError:
+        client.offer(_error("bad_json", "Frames are JSON objects."))
+        return
+    if not isinstance(frame, dict):
+        client.offer(_error("bad_json", "Frames are JSON objects."))
+        return
+    op = frame.get("op")
+    topic = frame.get("topic")
+    if op == "ping":
+        client.offer(json.dumps({"op": "pong"}))
+    elif op in ("subscribe", "unsubscribe"):
+        if not isinstance(topic, str) or len(topic) > 64:
+            client.offer(_error("bad_topic", "A topic is a string like thread:42."))
+            return
+        if op == "unsubscribe":
+            hub.unsubscribe(client, topic)
+            client.offer(json.dumps({"op": "unsubscribed", "topic": topic}))
+            return
+        after = frame.get("after")
+        if after is not None and (isinstance(after, bool) or not isinstance(after, int)):
+            client.offer(_error("bad_after", "`after` is a whole number or null.", topic))
+            return
+        answer = await hub.subscribe(client, topic, after)
+        if answer is not None:
+            client.offer(json.dumps(answer))
+    elif op == "pong":
+        return
+    else:
+        client.offer(_error("unknown_op", "Known ops: subscribe, unsubscribe, ping."))
+
+
+async def _heartbeat(client: Client) -> None:
+    ping = json.dumps({"op": "ping"})
+    while not client.closed:
+        await asyncio.sleep(HEARTBEAT)
+        client.offer(ping)
