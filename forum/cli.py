@@ -46,7 +46,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         port=args.port,
         workers=args.workers,
         log_level="info" if args.verbose else "warning",
+        ws="websockets-sansio",
+        # Compression costs 2-4x memory per socket for small frames; our frames are small.
         ws_per_message_deflate=False,
+        ws_max_size=64 * 1024,
         proxy_headers=False,
     )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 
@@ -15,9 +16,13 @@ import anyio
 from limits import parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
 from passlib.context import CryptContext
+from redis.exceptions import RedisError
 
 from forum.errors import RateLimited
+
+log = logging.getLogger("forum.security")
 
 # argon2id only. Raising these parameters later makes `needs_update` true for old hashes,
 # and a successful login rehashes them.
@@ -89,9 +94,14 @@ class Throttle:
 
     async def hit(self, rate: str, *key: str, message: str | None = None) -> None:
         """Count one attempt against `rate` (e.g. "5/minute") for `key`; raise RateLimited with
-        the seconds until a slot frees when the window is full."""
+        the seconds until a slot frees when the window is full. If the shared store (Redis) is
+        down, the throttle lets the request through rather than failing it."""
         item = parse(rate)
-        if await self.limiter.hit(item, *key):
+        try:
+            if await self.limiter.hit(item, *key):
+                return
+        except (OSError, RedisError, StorageError) as exc:
+            log.warning("throttle store unavailable, allowing: %s", exc)
             return
         stats = await self.limiter.get_window_stats(item, *key)
         raise RateLimited(int(stats.reset_time - time.time()) + 1, message)
@@ -99,7 +109,11 @@ class Throttle:
     async def peek(self, rate: str, *key: str) -> None:
         """Raise RateLimited if the window is already full, without counting an attempt."""
         item = parse(rate)
-        if await self.limiter.test(item, *key):
+        try:
+            if await self.limiter.test(item, *key):
+                return
+        except (OSError, RedisError, StorageError) as exc:
+            log.warning("throttle store unavailable, allowing: %s", exc)
             return
         stats = await self.limiter.get_window_stats(item, *key)
         raise RateLimited(int(stats.reset_time - time.time()) + 1)
