@@ -50,6 +50,8 @@ class Action(StrEnum):
     CREATE_CHANNEL = "create_channel"
     PUBLISH_STATEMENT = "publish_statement"
     REVIEW_SITE = "review_site"
+    REVIEW = "review"
+    SEE_PROFILE = "see_profile"
     USE_ACCOUNT = "use_account"
 
 
@@ -176,7 +178,7 @@ def can_moderate_channel(actor: Actor, channel: Channel) -> bool:
 
 
 def _thread_channel(thread: Thread) -> Channel:
-    return thread.channel  # type: ignore[return-value]
+    return thread.channel
 
 
 def can(actor: Actor, action: Action, target: Any = None) -> bool:
@@ -379,6 +381,14 @@ def _suspend(actor: Actor, member: Member | None) -> bool:
     return member.role != "admin" or is_admin(actor)
 
 
+def _review_any(actor: Actor, _target: Any = None) -> bool:
+    """The review queue is open to facilitators and admins (open channels) and to conveners
+    (their own caucuses' items only, by `review_scope`)."""
+    return is_site_moderator(actor) or (
+        actor.is_member and any(role == "convener" for role in actor.seats.values())
+    )
+
+
 def _read_log_entry(actor: Actor, act: ModerationAction) -> bool:
     """Members read log entries of open channels; caucus members read their caucus's entries."""
     if not actor.is_member:
@@ -449,6 +459,9 @@ _RULES: dict[Action, Any] = {
     Action.PUBLISH_STATEMENT: _admin,
     Action.SUSPEND: _suspend,
     Action.REVIEW_SITE: _site_moderator,
+    Action.REVIEW: _review_any,
+    # Active members see each other's public profile (never their caucuses).
+    Action.SEE_PROFILE: _active,
 }
 
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from forum.models.caucuses import Caucus
 
 
 class Channel(Model):
@@ -14,7 +19,7 @@ class Channel(Model):
     slug = fields.CharField(max_length=80, unique=True)
     description = fields.TextField(default="")
     # Null for the organisation's open channels; set for a caucus's private channel.
-    caucus: fields.ForeignKeyNullableRelation[Model] = fields.ForeignKeyField(
+    caucus: fields.ForeignKeyNullableRelation[Caucus] = fields.ForeignKeyField(
         "forum.Caucus", related_name="channels", on_delete=fields.CASCADE, null=True
     )
     # Anonymous visitors may read a public open channel (e.g. the organisation's statements).

@@ -15,6 +15,9 @@ class ReviewItem(Model):
     caucus_id: int | None
     claimed_by_id: int | None
     resolved_by_id: int | None
+    # Set by the review queue (not columns).
+    flag_list: list[Flag]
+    reasons: list[str]
     id = fields.IntField(primary_key=True)
     kind = fields.CharField(max_length=16, default="flag")  # flag | appeal
     post: fields.ForeignKeyNullableRelation[Model] = fields.ForeignKeyField(

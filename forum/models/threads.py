@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from forum.models.channels import Channel
+    from forum.models.members import Member
+    from forum.models.statements import Statement
 
 # Each level of the materialised path is this many base-36 digits: 1.6 million siblings a level.
 PATH_SEGMENT = 4
@@ -16,15 +23,15 @@ class Thread(Model):
     author_id: int | None
     statement_id: int | None
     id = fields.IntField(primary_key=True)
-    channel: fields.ForeignKeyRelation[Model] = fields.ForeignKeyField(
+    channel: fields.ForeignKeyRelation[Channel] = fields.ForeignKeyField(
         "forum.Channel", related_name="threads", on_delete=fields.CASCADE
     )
     title = fields.CharField(max_length=300)
-    author: fields.ForeignKeyNullableRelation[Model] = fields.ForeignKeyField(
+    author: fields.ForeignKeyNullableRelation[Member] = fields.ForeignKeyField(
         "forum.Member", related_name="threads", on_delete=fields.SET_NULL, null=True
     )
     # Set when the thread discusses a statement; `seeded` marks the statement's own thread.
-    statement: fields.ForeignKeyNullableRelation[Model] = fields.ForeignKeyField(
+    statement: fields.ForeignKeyNullableRelation[Statement] = fields.ForeignKeyField(
         "forum.Statement", related_name="threads", on_delete=fields.SET_NULL, null=True
     )
     seeded = fields.BooleanField(default=False)
@@ -64,7 +71,7 @@ class Post(Model):
     path = fields.CharField(max_length=PATH_SEGMENT * (MAX_DEPTH + 1))
     depth = fields.IntField(default=0)
     child_count = fields.IntField(default=0)
-    author: fields.ForeignKeyNullableRelation[Model] = fields.ForeignKeyField(
+    author: fields.ForeignKeyNullableRelation[Member] = fields.ForeignKeyField(
         "forum.Member", related_name="posts", on_delete=fields.SET_NULL, null=True
     )
     body = fields.TextField()

@@ -70,7 +70,7 @@ async def notify(
     caucus_id: int | None = None,
 ) -> Notification:
     if thread is not None and caucus_id is None:
-        caucus_id = thread.channel.caucus_id  # type: ignore[attr-defined]
+        caucus_id = thread.channel.caucus_id
     note = await Notification.create(
         member_id=member_id,
         kind=kind,

@@ -244,6 +244,8 @@ async def start_thread(
     key = clean_key(key)
     existing = await _existing_by_key(ctx, key)
     if existing is not None:
+        if existing.parent_id is not None or existing.path != path_segment(0):
+            raise Invalid(fields={"key": "This client key was used for another post."})
         return await Thread.get(id=existing.thread_id)
     await ctx.services.throttle.hit(
         ctx.settings.post_rate,

@@ -42,6 +42,14 @@ def _validate(data: StatementData) -> StatementData:
         errors["author"] = "Say who published the statement (e.g. the Steering Group)."
     if data.source_url and not data.source_url.startswith(("http://", "https://")):
         errors["source_url"] = "The source must be an http(s) address."
+    elif data.source_url and len(data.source_url) > 1000:
+        errors["source_url"] = "A source address has at most 1,000 characters."
+    if data.external_id and len(data.external_id) > 300:
+        errors["external_id"] = "An external id has at most 300 characters."
+    if data.caption and len(data.caption) > 300:
+        errors["caption"] = "A caption has at most 300 characters."
+    if data.author and len(data.author.strip()) > 120:
+        errors["author"] = "An author's name has at most 120 characters."
     if errors:
         raise Invalid(fields=errors)
     return data

@@ -12,11 +12,19 @@ from dataclasses import dataclass, field
 from forum import policy
 from forum.errors import NotFound
 from forum.models import Post, ReadMarker, Statement, Thread
+from forum.models.threads import MAX_DEPTH, PATH_SEGMENT
 from forum.policy import Action
 from forum.services import access
 from forum.services.context import Ctx
 
 PAGE = 50
+
+
+def thread_max_path() -> str:
+    """The longest path a post can have: a cursor longer than this points nowhere."""
+    return "z" * PATH_SEGMENT * (MAX_DEPTH + 1)
+
+
 # Replies nest visually this many levels below the page's top; deeper ones continue on a page
 # of their own ("continue this thread").
 VISIBLE_DEPTH = 6
@@ -89,7 +97,9 @@ async def thread_page(
         depth_limit = focus.depth + VISIBLE_DEPTH
     query = query.filter(depth__lte=depth_limit)
     if after:
-        query = query.filter(path__gt=after[:1000])
+        if len(after) > len(thread_max_path()) or not after.isalnum():
+            raise NotFound()
+        query = query.filter(path__gt=after)
     posts = await query.order_by("path").limit(PAGE + 1).select_related("author")
     next_cursor = posts[PAGE - 1].path if len(posts) > PAGE else None
     posts = posts[:PAGE]
@@ -112,7 +122,7 @@ async def thread_page(
         thread=thread,
         roots=roots,
         posts=posts,
-        statement=statement,  # type: ignore[arg-type]
+        statement=statement,
         next_cursor=next_cursor,
         focus=focus,
         first_unread_id=first_unread,

@@ -78,7 +78,7 @@ async def read_json(request: Request) -> dict[str, Any]:
     body = await request.body()
     try:
         data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise Invalid("The request body is not valid JSON.") from exc
     if not isinstance(data, dict):
         raise Invalid("Send a JSON object.")

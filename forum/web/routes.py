@@ -59,6 +59,18 @@ def routes() -> list[BaseRoute]:
         Route("/caucuses/{slug}/members/{handle}/{verb}", caucuses.member_action, methods=["POST"]),
         # moderation
         Route("/moderation/log", moderation.log_page, methods=["GET"]),
+        Route("/p/{post_id}/flag", moderation.flag_page, methods=["GET"]),
+        Route("/p/{post_id}/flag", moderation.flag, methods=["POST"]),
+        Route("/p/{post_id}/moderate", moderation.post_page, methods=["GET"]),
+        Route("/p/{post_id}/{verb}", moderation.post_action, methods=["POST"]),
+        Route("/t/{thread_id}/moderate", moderation.thread_page, methods=["GET"]),
+        Route("/t/{thread_id}/moderate", moderation.thread_action, methods=["POST"]),
+        Route("/review", moderation.review, methods=["GET"]),
+        Route("/review/{item_id}/{verb}", moderation.review_action, methods=["POST"]),
+        Route("/m/{handle}", moderation.profile, methods=["GET"]),
+        Route("/m/{handle}/warn", moderation.warn, methods=["POST"]),
+        Route("/appeal", moderation.appeal_page, methods=["GET"]),
+        Route("/appeal", moderation.appeal, methods=["POST"]),
         # admin
         Route("/admin/members", admin.members, methods=["GET"]),
         Route("/admin/members/{handle}/{verb}", admin.member_action, methods=["POST"]),

@@ -1,9 +1,47 @@
-"""The JSON API under /api/v1: the same services as the pages, answering JSON."""
+"""The JSON API under /api/v1: the same services as the pages, answering JSON.
+
+Each module lists its `ENDPOINTS` (route + OpenAPI operation) and may add object `SCHEMAS`;
+adding a module to `MODULES` mounts its routes and documents them in /api/v1/openapi.json.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from functools import cache
+from types import ModuleType
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from forum.web.access import access
+from forum.web.api import accounts, channels, inbox, openapi, statements, threads
+from forum.web.api.base import Endpoint
+
+MODULES: list[ModuleType] = [accounts, channels, threads, statements, inbox]
+
+
+def endpoints() -> list[Endpoint]:
+    return [endpoint for module in MODULES for endpoint in module.ENDPOINTS]
+
+
+@cache
+def document() -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    for module in MODULES:
+        extra.update(getattr(module, "SCHEMAS", {}))
+    return openapi.document(endpoints(), extra)
+
+
+@access("anyone")
+async def openapi_json(request: Request) -> Response:
+    return JSONResponse(document())
 
 
 def routes() -> list[BaseRoute]:
-    return []
+    # One route per method: Starlette answers 405 (JSON, via the error handlers) for a path
+    # that exists with another method.
+    return [
+        Route("/openapi.json", openapi_json, methods=["GET"]),
+        *(Route(e.path, e.handler, methods=[e.method]) for e in endpoints()),
+    ]

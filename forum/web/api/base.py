@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 
 from forum import policy
 from forum.errors import Invalid, NotFound
+from forum.models.threads import MAX_DEPTH, PATH_SEGMENT
 from forum.policy import Action
 from forum.services.context import Ctx
 from forum.web.forms import check_csrf, read_json
@@ -23,9 +24,9 @@ from forum.web.forms import check_csrf, read_json
 Handler = Callable[[Request], Awaitable[Response]]
 
 MAX_ID = 2**31 - 1
-# Cursors are materialised post paths: base-36 digits, 4 a level, at most 201 levels.
+# Cursors are materialised post paths: base-36 digits, PATH_SEGMENT a level, MAX_DEPTH + 1 levels.
 CURSOR_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
-MAX_CURSOR = 1000
+MAX_CURSOR = PATH_SEGMENT * (MAX_DEPTH + 1)
 
 
 @dataclass(frozen=True)

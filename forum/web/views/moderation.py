@@ -1,21 +1,275 @@
-"""Moderation pages: the public log (and, later, flags, the review queue and actions)."""
+"""Moderation pages: flags, the review queue, actions with reasons, appeals, and the log."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
-from forum.errors import Unauthenticated
-from forum.services import moderation_log
+from forum import policy
+from forum.errors import Invalid, NotFound, Unauthenticated
+from forum.models.moderation import FLAG_REASONS
+from forum.policy import Action
+from forum.services import access, accounts, moderation, moderation_log
 from forum.services.context import Ctx
-from forum.web.access import access
+from forum.services.moderation import REASON_LABELS, THREAD_ACTIONS
+from forum.web.access import access as rule
+from forum.web.forms import read_form
 from forum.web.templating import render
 
 
-@access("member")
-async def log_page(request: Request) -> Response:
+def _ctx(request: Request) -> Ctx:
     ctx: Ctx = request.state.ctx
+    return ctx
+
+
+def _id(request: Request, name: str) -> int:
+    value = str(request.path_params.get(name, ""))
+    if not value.isdigit() or len(value) > 12:
+        raise NotFound()
+    return int(value)
+
+
+@rule("member")
+async def log_page(request: Request) -> Response:
+    ctx = _ctx(request)
     if not ctx.actor.is_member:
         raise Unauthenticated()
     entries = await moderation_log.entries(ctx, limit=200)
     return render(request, "moderation_log.html", {"entries": entries, "caucus": None})
+
+
+# ---- flags -----------------------------------------------------------------------------------
+
+
+async def _flag_page(
+    request: Request, form: dict[str, str], errors: dict[str, str], status: int = 200
+) -> Response:
+    post = await access.post_for(_ctx(request), _id(request, "post_id"))
+    policy.require(_ctx(request).actor, Action.FLAG, post)
+    return render(
+        request,
+        "flag.html",
+        {
+            "post": post,
+            "form": form,
+            "errors": errors,
+            "reasons": [(r, REASON_LABELS[r]) for r in FLAG_REASONS],
+        },
+        status=status,
+    )
+
+
+@rule("policy")
+async def flag_page(request: Request) -> Response:
+    return await _flag_page(request, {}, {})
+
+
+@rule("policy")
+async def flag(request: Request) -> Response:
+    form = await read_form(request)
+    try:
+        await moderation.flag(_ctx(request), _id(request, "post_id"), form["reason"], form["note"])
+    except Invalid as exc:
+        return await _flag_page(request, form, exc.fields or {"form": exc.message}, status=400)
+    return RedirectResponse(f"/p/{_id(request, 'post_id')}?flagged=1", status_code=303)
+
+
+# ---- post actions ----------------------------------------------------------------------------
+
+
+async def _post_page(
+    request: Request,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+    form: dict[str, str] | None = None,
+) -> Response:
+    ctx = _ctx(request)
+    post = await access.post_for(ctx, _id(request, "post_id"))
+    if not (
+        policy.can(ctx.actor, Action.MODERATE, post) or policy.can(ctx.actor, Action.APPEAL, post)
+    ):
+        policy.require(ctx.actor, Action.MODERATE, post)
+    return render(
+        request,
+        "moderate_post.html",
+        {"post": post, "errors": errors or {}, "form": form or {}},
+        status=status,
+    )
+
+
+@rule("policy")
+async def post_page(request: Request) -> Response:
+    return await _post_page(request)
+
+
+@rule("policy")
+async def post_action(request: Request) -> Response:
+    ctx = _ctx(request)
+    form = await read_form(request)
+    post_id = _id(request, "post_id")
+    verb = request.path_params["verb"]
+    try:
+        if verb == "hide":
+            await moderation.hide(ctx, post_id, form["reason"])
+        elif verb == "restore":
+            await moderation.restore(ctx, post_id, form["reason"])
+        elif verb == "appeal":
+            await moderation.appeal_post(ctx, post_id, form["note"])
+        else:
+            raise NotFound()
+    except Invalid as exc:
+        return await _post_page(request, exc.fields or {"form": exc.message}, 400, form)
+    return RedirectResponse(f"/p/{post_id}", status_code=303)
+
+
+# ---- thread actions --------------------------------------------------------------------------
+
+
+async def _thread_page(
+    request: Request,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+    form: dict[str, str] | None = None,
+) -> Response:
+    ctx = _ctx(request)
+    thread = await access.thread_for(ctx, _id(request, "thread_id"))
+    policy.require(ctx.actor, Action.MODERATE, thread)
+    from forum.services import channels
+
+    targets = [c for c in await channels.open_channels(ctx) if c.id != thread.channel_id]
+    return render(
+        request,
+        "moderate_thread.html",
+        {"thread": thread, "errors": errors or {}, "form": form or {}, "targets": targets},
+        status=status,
+    )
+
+
+@rule("policy")
+async def thread_page(request: Request) -> Response:
+    return await _thread_page(request)
+
+
+@rule("policy")
+async def thread_action(request: Request) -> Response:
+    ctx = _ctx(request)
+    form = await read_form(request)
+    thread_id = _id(request, "thread_id")
+    seconds_text = form["seconds"].strip()
+    try:
+        if form["action"] not in THREAD_ACTIONS:
+            raise Invalid(fields={"action": "Choose an action."})
+        seconds = int(seconds_text) if seconds_text.isdigit() and len(seconds_text) < 7 else None
+        await moderation.act_on_thread(
+            ctx,
+            thread_id,
+            form["action"],
+            form["reason"],
+            seconds=seconds,
+            channel_slug=form["channel"],
+        )
+    except Invalid as exc:
+        return await _thread_page(request, exc.fields or {"form": exc.message}, 400, form)
+    return RedirectResponse(f"/t/{thread_id}", status_code=303)
+
+
+# ---- the review queue ------------------------------------------------------------------------
+
+
+@rule("policy")
+async def review(request: Request) -> Response:
+    ctx = _ctx(request)
+    status = request.query_params.get("status", "open")
+    items = await moderation.queue(ctx, status)
+    return render(request, "review.html", {"items": items, "status": status, "errors": {}})
+
+
+@rule("policy")
+async def review_action(request: Request) -> Response:
+    ctx = _ctx(request)
+    form = await read_form(request)
+    item_id = _id(request, "item_id")
+    verb = request.path_params["verb"]
+    try:
+        if verb == "claim":
+            await moderation.claim(ctx, item_id)
+        elif verb == "resolve":
+            await moderation.resolve(ctx, item_id, form["resolution"], form["reason"])
+        else:
+            raise NotFound()
+    except Invalid as exc:
+        items = await moderation.queue(ctx)
+        errors = {str(item_id): "; ".join(exc.fields.values()) or exc.message}
+        return render(
+            request, "review.html", {"items": items, "status": "open", "errors": errors}, status=400
+        )
+    return RedirectResponse(f"/review#item-{item_id}", status_code=303)
+
+
+# ---- members: profile, warnings, suspension appeals ------------------------------------------
+
+
+@rule("member")
+async def profile(request: Request) -> Response:
+    ctx = _ctx(request)
+    policy.require(ctx.actor, Action.SEE_PROFILE)
+    member = await accounts.member_by_handle(request.path_params["handle"])
+    if member.status == "pending" and not policy.can(ctx.actor, Action.ADMIN_MEMBERS):
+        raise NotFound()
+    return render(
+        request,
+        "profile.html",
+        {"member": member, "errors": {}, "done": request.query_params.get("done")},
+    )
+
+
+@rule("policy")
+async def warn(request: Request) -> Response:
+    ctx = _ctx(request)
+    form = await read_form(request)
+    handle = request.path_params["handle"]
+    try:
+        await moderation.warn(ctx, handle, form["reason"])
+    except Invalid as exc:
+        member = await accounts.member_by_handle(handle)
+        return render(
+            request,
+            "profile.html",
+            {"member": member, "done": None, "errors": exc.fields or {"form": exc.message}},
+            status=400,
+        )
+    return RedirectResponse(f"/m/{handle}?done=warned", status_code=303)
+
+
+@rule("anyone")
+async def appeal_page(request: Request) -> Response:
+    return render(request, "appeal.html", {"form": {}, "errors": {}, "done": False})
+
+
+@rule("anyone")
+async def appeal(request: Request) -> Response:
+    """A suspended member proves who they are with their password and appeals once."""
+    ctx = _ctx(request)
+    form = await read_form(request)
+    generic = "That handle and password do not match a suspended account."
+    await ctx.services.throttle.hit(ctx.settings.login_rate, "appeal", ctx.address)
+    try:
+        member = await accounts.member_by_handle(form["handle"]) if form["handle"] else None
+    except NotFound:
+        member = None
+    ok, _ = await ctx.services.hasher.verify(
+        form["password"][:1024], member.password_hash if member else None
+    )
+    context = {"form": {"handle": form["handle"], "note": form["note"]}, "done": False}
+    if member is None or not ok or member.status != "suspended":
+        return render(request, "appeal.html", {**context, "errors": {"form": generic}}, status=400)
+    try:
+        await moderation.appeal_suspension(ctx, member, form["note"])
+    except Invalid as exc:
+        return render(
+            request,
+            "appeal.html",
+            {**context, "errors": exc.fields or {"form": exc.message}},
+            status=400,
+        )
+    return render(request, "appeal.html", {**context, "errors": {}, "done": True})

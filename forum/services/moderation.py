@@ -1,0 +1,410 @@
+"""Facilitation: flags, the review queue, and accountable actions with reasons.
+
+Every act requires a reason, goes to the append-only log (in its caucus's log for caucus
+channels), is announced live, and tells the member it concerns. Flags in a caucus channel go to
+that caucus's conveners only; the policy's review scope keeps them from anyone else.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.expressions import F
+
+from forum import policy
+from forum.errors import Forbidden, Invalid, NotFound
+from forum.models import Channel, Flag, Member, Post, ReviewItem, Thread
+from forum.models.moderation import FLAG_REASONS
+from forum.policy import Action
+from forum.realtime.events import Tx, unit_of_work
+from forum.services import access, moderation_log, notifications, search_index
+from forum.services.context import Ctx
+
+REASON_LABELS = {
+    "harassment": "harassment or abuse",
+    "discriminatory": "discriminatory",
+    "off_topic": "off-topic",
+    "spam": "spam",
+    "other": "other",
+}
+MAX_SLOW_MODE = 24 * 3600
+
+
+def _reason(text: str) -> str:
+    text = " ".join(text.split())
+    if not text:
+        raise Invalid(fields={"reason": "Give a reason: the member and the log will show it."})
+    if len(text) > 2000:
+        raise Invalid(fields={"reason": "A reason has at most 2,000 characters."})
+    return text
+
+
+def _post_label(post: Post) -> str:
+    author = post.author.handle if post.author else "a former member"
+    return f"post by @{author} in “{post.thread.title}”"
+
+
+def _caucus_of(thread: Thread) -> int | None:
+    return thread.channel.caucus_id
+
+
+# ---- flags and the review queue ------------------------------------------------------------
+
+
+async def flag(ctx: Ctx, post_id: int, reason: str, note: str = "") -> ReviewItem:
+    """Any member who reads a post may flag it; repeat flags join its one open review item."""
+    post = await access.post_for(ctx, post_id)
+    policy.require(ctx.actor, Action.FLAG, post)
+    if reason not in FLAG_REASONS:
+        raise Invalid(fields={"reason": "Choose a reason."})
+    note = note.strip()[:2000]
+    if reason == "other" and not note:
+        raise Invalid(fields={"note": "Say what is wrong when the reason is “other”."})
+    thread: Thread = post.thread
+    async with unit_of_work(ctx.services.publish) as tx:
+        item = (
+            await ReviewItem.filter(post_id=post.id, kind="flag", status="open")
+            .using_db(tx.conn)
+            .first()
+        )
+        if item is None:
+            item = await ReviewItem.create(
+                kind="flag", post_id=post.id, caucus_id=_caucus_of(thread), using_db=tx.conn
+            )
+        elif (
+            await Flag.filter(item_id=item.id, reporter_id=ctx.actor.member_id)
+            .using_db(tx.conn)
+            .exists()
+        ):
+            raise Invalid("You have already flagged this post; it is waiting for review.")
+        await Flag.create(
+            item=item,
+            post_id=post.id,
+            reporter_id=ctx.actor.member_id,
+            reason=reason,
+            note=note,
+            using_db=tx.conn,
+        )
+        await ReviewItem.filter(id=item.id).using_db(tx.conn).update(flag_count=F("flag_count") + 1)
+    return item
+
+
+async def queue(ctx: Ctx, status: str = "open") -> list[ReviewItem]:
+    """Review items this actor reviews: open ones oldest first, or resolved ones newest first."""
+    scope = policy.review_scope(ctx.actor)
+    if not policy.can(ctx.actor, Action.REVIEW):
+        raise Forbidden("The review queue is for facilitators and caucus conveners.")
+    status = "resolved" if status == "resolved" else "open"
+    order = "id" if status == "open" else "-id"
+    items = (
+        await ReviewItem.filter(scope, status=status)
+        .order_by(order)
+        .limit(100)
+        .select_related(
+            "post__thread__channel", "post__author", "subject", "claimed_by", "resolved_by"
+        )
+    )
+    flags = await Flag.filter(item_id__in=[i.id for i in items]).order_by("id")
+    by_item: dict[int, list[Flag]] = {}
+    for f in flags:
+        by_item.setdefault(f.item_id, []).append(f)
+    for item in items:
+        item.flag_list = by_item.get(item.id, [])
+        item.reasons = sorted({REASON_LABELS.get(f.reason, f.reason) for f in item.flag_list})
+    return list(items)
+
+
+async def _item_for(ctx: Ctx, item_id: int) -> ReviewItem:
+    if not 0 < item_id < 2**31:
+        raise NotFound()
+    item = (
+        await ReviewItem.filter(id=item_id)
+        .select_related("post__thread__channel", "post__author")
+        .first()
+    )
+    if item is None or not policy.can(ctx.actor, Action.MODERATE, item):
+        raise NotFound()
+    return item
+
+
+async def claim(ctx: Ctx, item_id: int) -> ReviewItem:
+    item = await _item_for(ctx, item_id)
+    if item.status != "open":
+        raise Invalid("This item is already resolved.")
+    item.claimed_by_id = ctx.actor.member_id
+    await item.save(update_fields=["claimed_by_id"])
+    return item
+
+
+async def resolve(ctx: Ctx, item_id: int, resolution: str, reason: str) -> ReviewItem:
+    """Close a review item by acting or dismissing, with a reason; flaggers learn the outcome."""
+    item = await _item_for(ctx, item_id)
+    if item.status != "open":
+        raise Invalid("This item is already resolved.")
+    if resolution not in ("actioned", "dismissed"):
+        raise Invalid(fields={"resolution": "Choose: acted on, or dismissed."})
+    reason = _reason(reason)
+    async with unit_of_work(ctx.services.publish) as tx:
+        await _close_item(tx, ctx, item, resolution, reason)
+    return item
+
+
+async def _close_item(tx: Tx, ctx: Ctx, item: ReviewItem, resolution: str, reason: str) -> None:
+    item.status = "resolved"
+    item.resolution = resolution
+    item.resolution_reason = reason
+    item.resolved_by_id = ctx.actor.member_id
+    item.resolved_at = datetime.now(UTC)
+    await item.save(using_db=tx.conn)
+    outcome = "acted on" if resolution == "actioned" else "dismissed"
+    if item.kind == "flag":
+        reporters = (
+            await Flag.filter(item_id=item.id)
+            .using_db(tx.conn)
+            .values_list("reporter_id", flat=True)
+        )
+        for reporter in {r for r in reporters if r}:
+            await notifications.notify(
+                tx,
+                int(reporter),  # type: ignore[call-overload]
+                "flag_outcome",
+                f"Your flag was reviewed and {outcome}: {reason}",
+                f"/p/{item.post_id}" if item.post_id else "/",
+                actor_id=ctx.actor.member_id,
+                caucus_id=item.caucus_id,
+            )
+    elif item.kind == "appeal":
+        member_id = item.subject_id or (item.post.author_id if item.post else None)  # type: ignore[attr-defined]
+        if member_id:
+            await notifications.notify(
+                tx,
+                member_id,
+                "moderation",
+                f"Your appeal was reviewed and {outcome}: {reason}",
+                f"/p/{item.post_id}" if item.post_id else "/",
+                actor_id=ctx.actor.member_id,
+                caucus_id=item.caucus_id,
+            )
+
+
+async def _resolve_open_flags(tx: Tx, ctx: Ctx, post: Post, reason: str) -> None:
+    items = await ReviewItem.filter(post_id=post.id, kind="flag", status="open").using_db(tx.conn)
+    for item in items:
+        await _close_item(tx, ctx, item, "actioned", reason)
+
+
+# ---- actions on posts ----------------------------------------------------------------------
+
+
+async def _moderated_post(ctx: Ctx, post_id: int) -> Post:
+    post = await access.post_for(ctx, post_id)
+    policy.require(ctx.actor, Action.MODERATE, post)
+    return post
+
+
+async def hide(ctx: Ctx, post_id: int, reason: str) -> Post:
+    post = await _moderated_post(ctx, post_id)
+    reason = _reason(reason)
+    if post.hidden:
+        raise Invalid("This post is already hidden.")
+    if post.deleted:
+        raise Invalid("This post was deleted by its author.")
+    thread: Thread = post.thread
+    async with unit_of_work(ctx.services.publish) as tx:
+        post.hidden = True
+        post.hidden_reason = reason
+        await post.save(update_fields=["hidden", "hidden_reason"], using_db=tx.conn)
+        await search_index.unindex_post(tx.conn, post.id)
+        await moderation_log.record(
+            tx.conn,
+            ctx,
+            "hide_post",
+            reason,
+            caucus_id=_caucus_of(thread),
+            thread_id=thread.id,
+            post_id=post.id,
+            label=_post_label(post),
+        )
+        await _resolve_open_flags(tx, ctx, post, reason)
+        if post.author_id and post.author_id != ctx.actor.member_id:
+            await notifications.notify(
+                tx,
+                post.author_id,
+                "moderation",
+                f"A post of yours was hidden: {reason}",
+                f"/p/{post.id}",
+                actor_id=ctx.actor.member_id,
+                thread=thread,
+                post_id=post.id,
+            )
+        await tx.emit("thread", thread.id, "post.hidden", {"post_id": post.id})
+    return post
+
+
+async def restore(ctx: Ctx, post_id: int, reason: str) -> Post:
+    post = await _moderated_post(ctx, post_id)
+    reason = _reason(reason)
+    if not post.hidden:
+        raise Invalid("This post is not hidden.")
+    thread: Thread = post.thread
+    async with unit_of_work(ctx.services.publish) as tx:
+        post.hidden = False
+        post.hidden_reason = ""
+        await post.save(update_fields=["hidden", "hidden_reason"], using_db=tx.conn)
+        await search_index.index_post(tx.conn, post, thread.title)
+        await moderation_log.record(
+            tx.conn,
+            ctx,
+            "restore_post",
+            reason,
+            caucus_id=_caucus_of(thread),
+            thread_id=thread.id,
+            post_id=post.id,
+            label=_post_label(post),
+        )
+        appeals = await ReviewItem.filter(post_id=post.id, kind="appeal", status="open").using_db(
+            tx.conn
+        )
+        for item in appeals:
+            await _close_item(tx, ctx, item, "actioned", reason)
+        if post.author_id and post.author_id != ctx.actor.member_id:
+            await notifications.notify(
+                tx,
+                post.author_id,
+                "moderation",
+                f"A post of yours was restored: {reason}",
+                f"/p/{post.id}",
+                actor_id=ctx.actor.member_id,
+                thread=thread,
+                post_id=post.id,
+            )
+        await tx.emit("thread", thread.id, "post.restored", {"post_id": post.id})
+    return post
+
+
+async def appeal_post(ctx: Ctx, post_id: int, note: str) -> ReviewItem:
+    """The author of a hidden post may appeal it once, with a note, into the review queue."""
+    post = await access.post_for(ctx, post_id)
+    policy.require(ctx.actor, Action.APPEAL, post)
+    note = note.strip()
+    if not note:
+        raise Invalid(fields={"note": "Say why the post should be restored."})
+    if await ReviewItem.filter(post_id=post.id, kind="appeal").exists():
+        raise Invalid("You have already appealed this post.")
+    thread: Thread = post.thread
+    return await ReviewItem.create(
+        kind="appeal", post_id=post.id, note=note[:2000], caucus_id=_caucus_of(thread)
+    )
+
+
+async def appeal_suspension(ctx: Ctx, member: Member, note: str) -> ReviewItem:
+    """A suspended member may appeal once (they proved who they are with their password)."""
+    note = note.strip()
+    if not note:
+        raise Invalid(fields={"note": "Say why the suspension should be lifted."})
+    if member.status != "suspended":
+        raise Invalid("This account is not suspended.")
+    if await ReviewItem.filter(subject_id=member.id, kind="appeal").exists():
+        raise Invalid("You have already appealed this suspension.")
+    return await ReviewItem.create(kind="appeal", subject_id=member.id, note=note[:2000])
+
+
+# ---- actions on threads --------------------------------------------------------------------
+
+
+THREAD_ACTIONS = ("lock", "unlock", "pin", "unpin", "slow_mode", "move")
+
+
+async def act_on_thread(
+    ctx: Ctx,
+    thread_id: int,
+    action: str,
+    reason: str,
+    seconds: int | None = None,
+    channel_slug: str = "",
+) -> Thread:
+    thread = await access.thread_for(ctx, thread_id)
+    policy.require(ctx.actor, Action.MODERATE, thread)
+    if action not in THREAD_ACTIONS:
+        raise Invalid(fields={"action": "Unknown action."})
+    reason = _reason(reason)
+    changes: dict[str, Any] = {}
+    data: dict[str, Any] = {"thread_id": thread.id}
+    label = f"thread “{thread.title}”"
+    if action in ("lock", "unlock"):
+        if thread.locked == (action == "lock"):
+            raise Invalid(f"This thread is already {'locked' if thread.locked else 'unlocked'}.")
+        changes["locked"] = action == "lock"
+    elif action in ("pin", "unpin"):
+        if thread.pinned == (action == "pin"):
+            raise Invalid(f"This thread is already {'pinned' if thread.pinned else 'unpinned'}.")
+        changes["pinned"] = action == "pin"
+    elif action == "slow_mode":
+        if seconds is None or not 0 <= seconds <= MAX_SLOW_MODE:
+            raise Invalid(fields={"seconds": "Seconds between posts: 0 (off) to 86,400."})
+        changes["slow_mode_seconds"] = seconds
+        data["seconds"] = seconds
+        label += f" ({seconds} s)" if seconds else " (off)"
+    else:
+        target = await Channel.get_or_none(slug=channel_slug[:80], caucus_id=None)
+        if (
+            thread.channel.caucus_id is not None
+            or target is None
+            or not policy.can(ctx.actor, Action.READ, target)
+        ):
+            raise Invalid(fields={"channel": "Threads move only between open channels."})
+        if target.id == thread.channel_id:
+            raise Invalid(fields={"channel": "The thread is already in that channel."})
+        changes["channel_id"] = target.id
+        data["channel_id"] = target.id
+        label += f" to {target.name}"
+    async with unit_of_work(ctx.services.publish) as tx:
+        await Thread.filter(id=thread.id).using_db(tx.conn).update(**changes)
+        if action == "move":
+            await (
+                Channel.filter(id=thread.channel_id)
+                .using_db(tx.conn)
+                .update(thread_count=F("thread_count") - 1)
+            )
+            await (
+                Channel.filter(id=changes["channel_id"])
+                .using_db(tx.conn)
+                .update(thread_count=F("thread_count") + 1)
+            )
+        await moderation_log.record(
+            tx.conn,
+            ctx,
+            action,
+            reason,
+            caucus_id=_caucus_of(thread),
+            thread_id=thread.id,
+            label=label,
+        )
+        await tx.emit("thread", thread.id, f"thread.{action}", data)
+    for key, value in changes.items():
+        setattr(thread, key, value)
+    return thread
+
+
+async def warn(ctx: Ctx, handle: str, reason: str) -> Member:
+    """A private notice to a member; the log records that a warning was given and why."""
+    from forum.services.accounts import member_by_handle
+
+    policy.require(ctx.actor, Action.SUSPEND)
+    member = await member_by_handle(handle)
+    policy.require(ctx.actor, Action.SUSPEND, member)
+    reason = _reason(reason)
+    async with unit_of_work(ctx.services.publish) as tx:
+        await notifications.notify(
+            tx,
+            member.id,
+            "warning",
+            f"A facilitator warned you: {reason}",
+            "/moderation/log",
+            actor_id=ctx.actor.member_id,
+        )
+        await moderation_log.record(
+            tx.conn, ctx, "warn", reason, subject=member, label=f"@{member.handle}"
+        )
+    return member
