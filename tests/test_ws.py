@@ -257,3 +257,24 @@ def test_bad_frames_get_errors_never_a_crash(client: TestClient) -> None:
         )
         == 1
     )
+
+
+def test_suspension_ends_an_open_socket(client: TestClient) -> None:
+    admin_csrf = login(client, "ada")
+    admin_cookies = dict(client.cookies)
+    login(client, "cy")
+    with client.websocket_connect("/ws", headers=ORIGIN) as ws:
+        ws.send_json({"op": "ping"})
+        assert ws.receive_json() == {"op": "pong"}
+        client.cookies.clear()
+        client.cookies.update(admin_cookies)
+        done = client.post(
+            "/admin/members/cy/suspend",
+            data={"reason": "threats", "csrf": admin_csrf},
+            follow_redirects=False,
+        )
+        assert done.status_code == 303
+        with pytest.raises(WebSocketDisconnect) as ended:
+            for _ in range(5):
+                ws.receive_json()
+        assert ended.value.code == 4001

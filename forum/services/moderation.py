@@ -175,7 +175,14 @@ async def _close_item(tx: Tx, ctx: Ctx, item: ReviewItem, resolution: str, reaso
                 caucus_id=item.caucus_id,
             )
     elif item.kind == "appeal":
-        member_id = item.subject_id or (item.post.author_id if item.post else None)  # type: ignore[attr-defined]
+        member_id = item.subject_id
+        if member_id is None and item.post_id is not None:
+            authors = (
+                await Post.filter(id=item.post_id)
+                .using_db(tx.conn)
+                .values_list("author_id", flat=True)
+            )
+            member_id = authors[0] if authors else None  # type: ignore[assignment]
         if member_id:
             await notifications.notify(
                 tx,

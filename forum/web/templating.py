@@ -86,6 +86,11 @@ def render(
     }
     if context:
         values.update(context)
+    # Every page of a signed-in member follows their own topic (the notification badge).
+    if ctx.member is not None:
+        mine = f"member:{ctx.member.id}"
+        if all(t[0] != mine for t in values["topics"]):
+            values["topics"] = [*values["topics"], (mine, ctx.member.event_seq)]
     return TEMPLATES.TemplateResponse(request, name, values, status_code=status)
 
 

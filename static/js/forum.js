@@ -1,1 +1,446 @@
-/* live updates: written in the next commit */
+/* forum: progressive enhancement for server-rendered pages.
+ *
+ * 1. Live updates over one websocket (/ws): subscribe to the topics the page rendered
+ *    (body[data-topics] = "topic=seq ..."), apply events in place, catch up after a reconnect.
+ * 2. Drafts: every form[data-draft] keeps its text in localStorage until the post went through.
+ *
+ * Test hook: window.forumLive (socket, seqs, hold(), resume()).
+ */
+(() => {
+  "use strict";
+
+  const body = document.body;
+  const me = body.dataset.me || "";
+  const $ = (sel, root = document) => root.querySelector(sel);
+  const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+
+  function el(tag, attrs = {}, text = "") {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  /* The server-rendered, server-sanitised `html` of an event: parsed inert in a <template>. */
+  function fromHTML(html) {
+    const t = document.createElement("template");
+    t.innerHTML = html;
+    return t.content.firstElementChild;
+  }
+
+  const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+  const here = () => location.pathname + location.search;
+
+  /* ---------------------------------------------------------------- announcements */
+
+  const announcer = $("#live-announcer");
+  const heard = { replies: [], other: new Set() };
+  let announceTimer = null;
+
+  function announce(message) {
+    heard.other.add(message);
+    scheduleAnnounce();
+  }
+
+  function scheduleAnnounce() {
+    clearTimeout(announceTimer);
+    announceTimer = setTimeout(flushAnnounce, 700); // several events become one sentence
+  }
+
+  function flushAnnounce() {
+    if (!announcer) return;
+    const parts = [];
+    const n = heard.replies.length;
+    if (n === 1) parts.push(`New reply from ${heard.replies[0]}`);
+    else if (n > 1) parts.push(`${n} new replies`);
+    parts.push(...heard.other);
+    heard.replies = [];
+    heard.other.clear();
+    announcer.textContent = "";
+    // A fresh text node after a tick, so the same sentence twice is still spoken twice.
+    setTimeout(() => { announcer.textContent = parts.join(". "); }, 50);
+  }
+
+  /* ---------------------------------------------------------------- thread: new posts */
+
+  const rootList = $("ol.posts[data-thread]");
+  const threadId = rootList ? rootList.dataset.thread : null;
+  const newButton = $("#new-replies");
+  const pending = []; // inserted posts the reader has not scrolled to yet
+  let offPage = []; // ids of new posts whose place is not on this page
+
+  const seen = "IntersectionObserver" in window
+    ? new IntersectionObserver((entries) => {
+      for (const entry of entries) {
+        if (!entry.isIntersecting) continue;
+        seen.unobserve(entry.target);
+        const i = pending.indexOf(entry.target);
+        if (i >= 0) pending.splice(i, 1);
+      }
+      updateNewButton();
+    })
+    : null;
+
+  function updateNewButton() {
+    if (!newButton) return;
+    const n = pending.length + offPage.length;
+    newButton.hidden = n === 0;
+    newButton.textContent = plural(n, "new reply", "new replies");
+  }
+
+  function inView(node) {
+    const r = node.getBoundingClientRect();
+    return r.height > 0 && r.bottom > 0 && r.top < window.innerHeight;
+  }
+
+  function revealAndFocus(li) {
+    for (let d = li.closest("details"); d; d = d.parentElement.closest("details")) d.open = true;
+    li.setAttribute("tabindex", "-1");
+    li.scrollIntoView({ block: "center" });
+    li.focus({ preventScroll: true });
+  }
+
+  if (newButton) {
+    newButton.addEventListener("click", () => {
+      if (pending.length) {
+        pending.sort((a, b) => (a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1));
+        const first = pending[0];
+        for (const li of pending) if (seen) seen.unobserve(li);
+        pending.length = 0;
+        offPage = [];
+        updateNewButton();
+        revealAndFocus(first);
+      } else if (offPage.length) {
+        location.href = `/p/${offPage[0]}`; // its own page, where it is in context
+      }
+    });
+  }
+
+  function authorHandle(li) {
+    const handle = $(".post-meta .author .muted", li);
+    return handle ? handle.textContent.trim() : "a former member";
+  }
+
+  function updateSummary(parentLi, details) {
+    const n = $(":scope > ol.replies", details).children.length;
+    const who = $(".post-meta .author .muted", parentLi);
+    const summary = $(":scope > summary", details);
+    summary.textContent = `${plural(n, "reply", "replies")} to ${who ? who.textContent.trim() : "this post"}`;
+  }
+
+  /* The pushed partial is rendered for nobody in particular: show this reader's own links. */
+  function addControls(li) {
+    const article = $(":scope > article.post-body", li);
+    if (!article || li.classList.contains("is-deleted") || !me) return;
+    let nav = $(":scope > nav.post-actions", article);
+    if (!nav) {
+      nav = el("nav", { class: "post-actions", "aria-label": "Post actions" });
+      article.append(nav);
+    }
+    const id = li.dataset.post;
+    if ($('form[action$="/posts"]') && !$("[data-reply]", nav)) {
+      nav.prepend(el("a", { href: `/t/${threadId}/reply?to=${id}`, "data-reply": id }, "Reply"));
+    }
+    if (li.dataset.author === me && !$('a[href$="/edit"]', nav)) {
+      nav.append(el("a", { href: `/p/${id}/edit` }, "Edit"));
+    }
+  }
+
+  function insertPost(html, data) {
+    if (!rootList || document.getElementById(`p${data.post_id}`)) return;
+    const mine = String(data.author_id) === me;
+    const countOffPage = () => {
+      if (!mine && !offPage.includes(data.post_id)) offPage.push(data.post_id);
+      updateNewButton();
+    };
+    let list;
+    let parentLi = null;
+    if (data.parent_id == null) {
+      const first = $(":scope > li.post", rootList);
+      const branchPage = first && first.dataset.depth !== "0";
+      if (branchPage) return countOffPage();
+      list = rootList;
+    } else {
+      parentLi = document.getElementById(`p${data.parent_id}`);
+      if (!parentLi || !rootList.contains(parentLi) || $(":scope > .continue", parentLi)) {
+        return countOffPage();
+      }
+      let details = $(":scope > details.collapse", parentLi);
+      if (!details) {
+        details = el("details", { class: "collapse", open: "" });
+        details.append(el("summary"), el("ol", { class: "replies" }));
+        parentLi.append(details);
+      }
+      list = $(":scope > ol.replies", details);
+    }
+    const li = fromHTML(html);
+    if (!li || li.tagName !== "LI") return;
+    const path = li.dataset.path || data.path || "";
+    const next = Array.from(list.children).find((s) => (s.dataset.path || "") > path);
+    // A new top-level post sorts last; with later pages unseen, that place is not on this page.
+    if (!next && list === rootList && $("nav.pager")) return countOffPage();
+    list.insertBefore(li, next || null);
+    if (parentLi) updateSummary(parentLi, list.parentElement);
+    const empty = $("#no-posts");
+    if (empty) empty.remove();
+    addControls(li);
+    if (mine) return;
+    li.classList.add("is-new");
+    heard.replies.push(authorHandle(li));
+    scheduleAnnounce();
+    if (!inView(li)) {
+      pending.push(li);
+      if (seen) seen.observe(li);
+      updateNewButton();
+    }
+  }
+
+  /* Edited, deleted, hidden, restored: swap the post's own body, keep its replies. */
+  function replacePost(html, data) {
+    const li = document.getElementById(`p${data.post_id}`);
+    const fresh = html && fromHTML(html);
+    if (!li || !fresh) return;
+    const oldBody = $(":scope > article.post-body", li);
+    const newBody = $(":scope > article.post-body", fresh);
+    if (!oldBody || !newBody) return;
+    const oldNav = $(":scope > nav.post-actions", oldBody);
+    const newNav = $(":scope > nav.post-actions", newBody);
+    if (oldNav && newNav) newNav.replaceWith(oldNav); // this reader's links, not nobody's
+    oldBody.replaceWith(newBody);
+    const wasNew = li.classList.contains("is-new");
+    li.className = fresh.className;
+    if (wasNew) li.classList.add("is-new");
+    if (!oldNav) addControls(li);
+  }
+
+  function threadChanged(what = "This thread changed") {
+    if ($("#thread-changed")) return;
+    const note = el("p", { class: "notice", id: "thread-changed" }, `${what}: `);
+    note.append(el("a", { href: here() }, "reload"));
+    const head = $("header.thread-head");
+    if (head) head.after(note);
+    else ($("main") || body).prepend(note);
+    announce(what);
+  }
+
+  /* ---------------------------------------------------------------- channel and member */
+
+  function channelActivity(data) {
+    const notice = $("#channel-new");
+    if (notice) {
+      const link = $("a", notice);
+      if (link) link.setAttribute("href", here());
+      if (notice.hidden) announce("New activity in this channel");
+      notice.hidden = false;
+    }
+    const row = data && data.thread_id != null && $(`#thread-list li[data-thread="${Number(data.thread_id)}"]`);
+    if (row && !$(".unread-dot", row)) {
+      const box = row.firstElementChild || row;
+      box.prepend(el("span", { class: "unread-dot", "aria-hidden": "true" }),
+        el("span", { class: "visually-hidden" }, "New replies: "));
+    }
+  }
+
+  function setUnread(unread) {
+    const n = Number(unread);
+    const badge = $("header.site .badge[data-unread]");
+    if (!badge || !Number.isFinite(n)) return;
+    badge.dataset.unread = String(n);
+    badge.textContent = String(n);
+    badge.hidden = n <= 0;
+    const link = badge.closest("a");
+    if (link) link.setAttribute("aria-label", n > 0 ? `Notifications, ${n} unread` : "Notifications");
+  }
+
+  function apply(event) {
+    const data = event.data || {};
+    const kind = event.kind || "";
+    const [scope] = event.topic.split(":");
+    if (scope === "thread") {
+      if (kind === "post.created") insertPost(event.html, data);
+      else if (kind.startsWith("post.")) replacePost(event.html, data);
+      else threadChanged();  // locked, pinned, slow mode, statement amended
+    } else if (scope === "channel") {
+      if (kind === "thread.created" || kind === "thread.activity") channelActivity(data);
+    } else if (scope === "member") {
+      if (data.unread != null) setUnread(data.unread); // notification.created and friends
+    }
+  }
+
+  /* ---------------------------------------------------------------- the socket */
+
+  const seqs = new Map(); // topic -> last seq seen
+  for (const pair of (body.dataset.topics || "").split(/\s+/)) {
+    const at = pair.lastIndexOf("=");
+    if (at > 0) seqs.set(pair.slice(0, at), Number(pair.slice(at + 1)) || 0);
+  }
+
+  const status = $("#live-status");
+  let socket = null;
+  let delay = 500;
+  let retryTimer = null;
+  let statusTimer = null;
+  let held = false;
+  let pageGone = false;
+  let lastHeard = Date.now();
+
+  function showOffline(offline) {
+    clearTimeout(statusTimer);
+    if (!status) return;
+    if (!offline) {
+      status.hidden = true;
+      status.textContent = "";
+      return;
+    }
+    statusTimer = setTimeout(() => { // not for a blink of a reconnect
+      status.textContent = "Offline: reconnecting…";
+      status.hidden = false;
+    }, 1000);
+  }
+
+  function send(message) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+  }
+
+  function connect() {
+    clearTimeout(retryTimer);
+    retryTimer = null;
+    if (held || !seqs.size || (socket && socket.readyState <= WebSocket.OPEN)) return;
+    const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
+    socket = ws;
+    ws.addEventListener("open", () => {
+      lastHeard = Date.now();
+      showOffline(false);
+      for (const [topic, after] of seqs) send({ op: "subscribe", topic, after });
+    });
+    ws.addEventListener("message", (msg) => {
+      lastHeard = Date.now();
+      let frame;
+      try { frame = JSON.parse(msg.data); } catch { return; }
+      if (frame.op) return control(frame);
+      if (!frame.topic || typeof frame.seq !== "number") return;
+      if (frame.seq <= (seqs.get(frame.topic) ?? 0)) return; // a duplicate
+      seqs.set(frame.topic, frame.seq);
+      try { apply(frame); } catch (err) { console.error("forum live:", err); }
+    });
+    ws.addEventListener("close", (e) => {
+      if (socket !== ws) return;
+      socket = null;
+      if (pageGone) return;
+      if (e.code === 4001) return reload(); // the session ended: the page shows someone else
+      showOffline(true);
+      if (!held) retry();
+    });
+  }
+
+  function retry() {
+    if (retryTimer) return;
+    const wait = delay * (0.75 + Math.random() * 0.5); // jitter: not every tab at once
+    delay = Math.min(delay * 2, 15000);
+    retryTimer = setTimeout(connect, wait);
+  }
+
+  /* The server says the page is out of date: reload, but never in a loop. */
+  function reload() {
+    let recent = 0;
+    try { recent = Number(sessionStorage.getItem("live-reload")) || 0; } catch { /* storage off */ }
+    if (Date.now() - recent < 10000) return threadChanged("This page is out of date");
+    try { sessionStorage.setItem("live-reload", String(Date.now())); } catch { /* storage off */ }
+    location.reload();
+  }
+
+  function control(frame) {
+    switch (frame.op) {
+      case "ping": send({ op: "pong" }); break;
+      case "subscribed": delay = 500; break;
+      case "reset": case "revoked": reload(); break;
+      case "error": console.warn("forum live:", frame.code, frame.message); break;
+      default: break;
+    }
+  }
+
+  // Heartbeat: the server pings every ~30 s; a socket silent for much longer is dead.
+  setInterval(() => {
+    if (!socket || socket.readyState !== WebSocket.OPEN) return;
+    if (Date.now() - lastHeard > 75000) socket.close();
+    else send({ op: "ping" });
+  }, 25000);
+
+  window.addEventListener("pagehide", () => {
+    pageGone = true;
+    if (socket) socket.close(1000);
+  });
+  window.addEventListener("pageshow", (e) => {
+    pageGone = false;
+    if (e.persisted) connect();
+  });
+  window.addEventListener("online", () => { delay = 500; connect(); });
+
+  window.forumLive = {
+    get socket() { return socket; },
+    seqs,
+    hold() { held = true; clearTimeout(retryTimer); retryTimer = null; if (socket) socket.close(); },
+    resume() { held = false; delay = 500; connect(); },
+  };
+
+  /* ---------------------------------------------------------------- drafts */
+
+  function clearSentDraft() {
+    let sent = null;
+    try { sent = sessionStorage.getItem("draft-sent"); sessionStorage.removeItem("draft-sent"); } catch { return; }
+    if (!sent) return;
+    const form = $$("form[data-draft]").find((f) => f.dataset.draft === sent);
+    const failed = (form && $(".error", form)) || $('[role="alert"]');
+    if (!failed) {
+      try { localStorage.removeItem(`draft:${sent}`); } catch { /* storage off */ }
+    }
+  }
+
+  function randomKey() {
+    if (crypto.randomUUID) return crypto.randomUUID().replace(/-/g, "");
+    return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  function draftForm(form) {
+    const name = form.dataset.draft;
+    const key = `draft:${name}`;
+    const text = $("textarea", form);
+    if (!text) return;
+    const save = () => {
+      try {
+        if (text.value.trim()) localStorage.setItem(key, text.value);
+        else localStorage.removeItem(key);
+      } catch { /* storage full or off: the server still has the form */ }
+    };
+    let saved = null;
+    try { saved = localStorage.getItem(key); } catch { /* storage off */ }
+    if (!text.value.trim() && saved) {
+      text.value = saved;
+      const note = el("p", { class: "hint draft-note" }, "Your unsent draft was restored. ");
+      const discard = el("button", { type: "button", class: "link" }, "Discard it");
+      discard.addEventListener("click", () => { text.value = ""; save(); note.remove(); text.focus(); });
+      note.append(discard);
+      text.after(note);
+    }
+    let timer = null;
+    text.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(save, 300); });
+    form.addEventListener("submit", () => {
+      clearTimeout(timer);
+      save();
+      const keyInput = $('input[name="key"]', form);
+      if (keyInput && !keyInput.value) keyInput.value = randomKey();
+      try { sessionStorage.setItem("draft-sent", name); } catch { /* storage off */ }
+      const buttons = $$('button[type="submit"], button:not([type])', form);
+      setTimeout(() => { for (const b of buttons) b.disabled = true; }, 0); // after the form data is taken
+      setTimeout(() => { for (const b of buttons) b.disabled = false; }, 10000); // a stalled network
+    });
+  }
+
+  clearSentDraft();
+  $$("form[data-draft]").forEach(draftForm);
+  window.addEventListener("pageshow", () => {
+    for (const b of $$("form[data-draft] button[disabled]")) b.disabled = false;
+  });
+
+  connect();
+})();

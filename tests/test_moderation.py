@@ -1,0 +1,292 @@
+"""Facilitation as members, facilitators and conveners meet it: flags, the queue, actions with
+reasons, appeals, posting limits and the public log."""
+
+from __future__ import annotations
+
+import httpx
+from starlette.applications import Starlette
+
+from forum.models import ModerationAction, Post, ReviewItem, Thread
+from forum.services import channels
+from forum.settings import Settings
+from tests.conftest import make_client, post_form, signed_in
+
+
+async def thread_with_post(
+    author: httpx.AsyncClient, body: str = "a heated post", slug: str = "general"
+) -> tuple[int, int]:
+    made = await post_form(
+        author, f"/c/{slug}/threads", {"title": "Debate", "body": "opening"}, page=f"/c/{slug}/new"
+    )
+    assert made.status_code == 303, made.text
+    tid = int(made.headers["location"].rsplit("/", 1)[1])
+    response = await post_form(author, f"/t/{tid}/posts", {"body": body}, page=f"/t/{tid}")
+    return tid, int(response.headers["location"].rsplit("/", 1)[1])
+
+
+async def test_flag_review_hide_appeal_and_the_public_log(app: Starlette) -> None:
+    await channels.create_channel(None, "General", "general")
+    author = await signed_in(app, "amara")
+    flagger = await signed_in(app, "bo")
+    other = await signed_in(app, "cy")
+    fran = await signed_in(app, "fran", "facilitator")
+    tid, pid = await thread_with_post(author, "you are all fools")
+    # A member flags; the facilitator finds it in the queue with the reason.
+    missing_note = await post_form(flagger, f"/p/{pid}/flag", {"reason": "other"})
+    assert missing_note.status_code == 400 and "Say what is wrong" in missing_note.text
+    flagged = await post_form(flagger, f"/p/{pid}/flag", {"reason": "harassment"})
+    assert flagged.status_code == 303
+    await post_form(other, f"/p/{pid}/flag", {"reason": "off_topic"})
+    again = await post_form(flagger, f"/p/{pid}/flag", {"reason": "spam"})
+    assert again.status_code == 400 and "already flagged" in again.text
+    assert await ReviewItem.filter(post_id=pid).count() == 1
+    queue = await fran.get("/review")
+    assert "2 flags: harassment or abuse, off-topic" in queue.text
+    assert "you are all fools" in queue.text
+    item = await ReviewItem.get(post_id=pid)
+    assert (
+        await post_form(fran, f"/review/{item.id}/claim", {}, page="/review")
+    ).status_code == 303
+    assert "Claimed by @fran" in (await fran.get("/review")).text
+    # Hiding needs a reason; the author sees why, others see the notice without the text.
+    no_reason = await post_form(fran, f"/p/{pid}/hide", {"reason": "  "}, page="/review")
+    assert no_reason.status_code == 400 and "Give a reason" in no_reason.text
+    hidden = await post_form(
+        fran, f"/p/{pid}/hide", {"reason": "insulting other members"}, page="/review"
+    )
+    assert hidden.status_code == 303
+    twice = await post_form(fran, f"/p/{pid}/hide", {"reason": "again"}, page="/review")
+    assert twice.status_code == 400 and "already hidden" in twice.text
+    reader_view = await other.get(f"/t/{tid}")
+    assert "Hidden by a facilitator: insulting other members" in reader_view.text
+    assert "you are all fools" not in reader_view.text
+    author_view = await author.get(f"/t/{tid}")
+    assert "Hidden by a facilitator: insulting other members" in author_view.text
+    assert "you are all fools" in author_view.text and "as its author" in author_view.text
+    assert (
+        "A post of yours was hidden: insulting other members"
+        in (await author.get("/notifications")).text
+    )
+    outcome = await flagger.get("/notifications")
+    assert "Your flag was reviewed and acted on: insulting other members" in outcome.text
+    assert "Nothing waiting" in (await fran.get("/review")).text
+    assert "insulting other members" in (await fran.get("/review?status=resolved")).text
+    # The author appeals once, into the queue.
+    appealed = await post_form(
+        author,
+        f"/p/{pid}/appeal",
+        {"note": "it was a joke among friends"},
+        page=f"/p/{pid}/moderate",
+    )
+    assert appealed.status_code == 303
+    twice = await post_form(
+        author, f"/p/{pid}/appeal", {"note": "please"}, page=f"/p/{pid}/moderate"
+    )
+    assert twice.status_code == 400 and "already appealed" in twice.text
+    assert "it was a joke among friends" in (await fran.get("/review")).text
+    # Any member reads the act and its reason in the log, never the hidden text.
+    log = await other.get("/moderation/log")
+    assert "hide post" in log.text and "insulting other members" in log.text and "@fran" in log.text
+    assert "you are all fools" not in log.text
+    restored = await post_form(
+        fran, f"/p/{pid}/restore", {"reason": "appeal accepted"}, page="/review"
+    )
+    assert restored.status_code == 303
+    assert "you are all fools" in (await other.get(f"/t/{tid}")).text
+    assert (
+        "Your appeal was reviewed and acted on: appeal accepted"
+        in (await author.get("/notifications")).text
+    )
+    not_hidden = await post_form(fran, f"/p/{pid}/restore", {"reason": "x"}, page="/review")
+    assert not_hidden.status_code == 400 and "not hidden" in not_hidden.text
+
+
+async def test_members_cannot_moderate_and_caucus_flags_stay_in_the_caucus(app: Starlette) -> None:
+    await channels.create_channel(None, "General", "general")
+    amara = await signed_in(app, "amara")
+    bo = await signed_in(app, "bo")
+    fran = await signed_in(app, "fran", "facilitator")
+    admin = await signed_in(app, "ada", "admin")
+    _tid, pid = await thread_with_post(amara)
+    refused = await post_form(bo, f"/p/{pid}/hide", {"reason": "I dislike it"})
+    assert refused.status_code == 403
+    assert (await bo.get("/review")).status_code == 403
+    founded = await post_form(
+        amara,
+        "/caucuses",
+        {"name": "Black Members", "listed": "0", "join_policy": "invite"},
+        page="/caucuses",
+    )
+    slug = founded.headers["location"].rsplit("/", 1)[1]
+    await post_form(amara, f"/caucuses/{slug}/invite", {"handle": "bo"})
+    await post_form(bo, f"/caucuses/{slug}/accept", {})
+    _ctid, cpid = await thread_with_post(bo, "a caucus post", slug=f"{slug}-talk")
+    assert (await post_form(amara, f"/p/{cpid}/flag", {"reason": "spam"})).status_code == 303
+    for outsider in (fran, admin):
+        queue = await outsider.get("/review")
+        assert "a caucus post" not in queue.text and "Debate" not in queue.text.split("<h1>")[1]
+        assert (
+            await post_form(outsider, f"/p/{cpid}/hide", {"reason": "x"}, page="/review")
+        ).status_code == 404
+    convener_queue = await amara.get("/review")
+    assert "a caucus post" in convener_queue.text
+    hidden = await post_form(
+        amara, f"/p/{cpid}/hide", {"reason": "off the caucus's purpose"}, page="/review"
+    )
+    assert hidden.status_code == 303
+    assert "off the caucus&#39;s purpose" in (await bo.get(f"/caucuses/{slug}/log")).text
+    for outsider in (fran, admin):
+        assert "off the caucus" not in (await outsider.get("/moderation/log")).text
+    act = await ModerationAction.get(post_id=cpid)
+    assert act.caucus_id is not None
+
+
+async def test_lock_pin_slow_mode_and_move(app: Starlette) -> None:
+    await channels.create_channel(None, "General", "general")
+    await channels.create_channel(None, "Strategy", "strategy")
+    amara = await signed_in(app, "amara")
+    fran = await signed_in(app, "fran", "facilitator")
+    tid, _ = await thread_with_post(amara)
+    locked = await post_form(
+        fran,
+        f"/t/{tid}/moderate",
+        {"action": "lock", "reason": "cooling off"},
+        page=f"/t/{tid}/moderate",
+    )
+    assert locked.status_code == 303
+    refused = await post_form(amara, f"/t/{tid}/posts", {"body": "but wait"}, page=f"/t/{tid}")
+    assert refused.status_code == 403
+    assert "This thread is locked" in (await amara.get(f"/t/{tid}")).text
+    explained = await post_form(
+        fran, f"/t/{tid}/posts", {"body": "Locked for a day."}, page=f"/t/{tid}"
+    )
+    assert explained.status_code == 303
+    await post_form(
+        fran,
+        f"/t/{tid}/moderate",
+        {"action": "unlock", "reason": "calm again"},
+        page=f"/t/{tid}/moderate",
+    )
+    missing = await post_form(
+        fran,
+        f"/t/{tid}/moderate",
+        {"action": "slow_mode", "reason": "r"},
+        page=f"/t/{tid}/moderate",
+    )
+    assert missing.status_code == 400 and "Seconds between posts" in missing.text
+    await post_form(
+        fran,
+        f"/t/{tid}/moderate",
+        {"action": "slow_mode", "seconds": "120", "reason": "one thought at a time"},
+        page=f"/t/{tid}/moderate",
+    )
+    bo = await signed_in(app, "bo")
+    first = await post_form(
+        bo, f"/t/{tid}/posts", {"body": "my considered point"}, page=f"/t/{tid}"
+    )
+    assert first.status_code == 303
+    second = await post_form(
+        bo, f"/t/{tid}/posts", {"body": "and another thing!"}, page=f"/t/{tid}"
+    )
+    assert second.status_code == 429
+    assert 0 < int(second.headers["Retry-After"]) <= 121
+    assert "Slow mode is on" in second.text and "and another thing!" in second.text
+    await post_form(
+        fran,
+        f"/t/{tid}/moderate",
+        {"action": "pin", "reason": "read this first"},
+        page=f"/t/{tid}/moderate",
+    )
+    await thread_with_post(amara, "newer thread")
+    listing = (await amara.get("/c/general")).text
+    assert listing.index(f'data-thread="{tid}"') < listing.index("pinned") + 500
+    moved = await post_form(
+        fran,
+        f"/t/{tid}/moderate",
+        {"action": "move", "channel": "strategy", "reason": "belongs there"},
+        page=f"/t/{tid}/moderate",
+    )
+    assert moved.status_code == 303
+    assert (await Thread.get(id=tid).select_related("channel")).channel.slug == "strategy"
+    log = (await amara.get("/moderation/log")).text
+    for reason in (
+        "cooling off",
+        "calm again",
+        "one thought at a time",
+        "read this first",
+        "belongs there",
+    ):
+        assert reason in log
+
+
+async def test_posting_rate_limit_keeps_the_text(settings: Settings) -> None:
+    from forum.app import create_app
+
+    app = create_app(settings.with_(post_rate="2/minute", new_member_post_rate="2/minute"))
+    async with app.router.lifespan_context(app):
+        await channels.create_channel(None, "General", "general")
+        amara = await signed_in(app, "amara")
+        tid, _ = await thread_with_post(amara)  # the thread and one reply: two posts
+        third = await post_form(
+            amara, f"/t/{tid}/posts", {"body": "a third careful thought"}, page=f"/t/{tid}"
+        )
+        assert third.status_code == 429 and "Retry-After" in third.headers
+        assert "a third careful thought" in third.text and "posting very fast" in third.text
+        assert await Post.filter(body="a third careful thought").count() == 0
+
+
+async def test_duplicate_post_in_a_short_window_is_refused(app: Starlette) -> None:
+    await channels.create_channel(None, "General", "general")
+    amara = await signed_in(app, "amara")
+    tid, _ = await thread_with_post(amara, "same words")
+    again = await post_form(amara, f"/t/{tid}/posts", {"body": "same words"}, page=f"/t/{tid}")
+    assert again.status_code == 400 and "same text" in again.text
+
+
+async def test_warning_is_private_and_logged(app: Starlette) -> None:
+    amara = await signed_in(app, "amara")
+    fran = await signed_in(app, "fran", "facilitator")
+    refused = await post_form(amara, "/m/fran/warn", {"reason": "payback"}, page="/m/fran")
+    assert refused.status_code == 403
+    done = await post_form(
+        fran, "/m/amara/warn", {"reason": "mind the guidelines"}, page="/m/amara"
+    )
+    assert done.status_code == 303
+    assert (
+        "A facilitator warned you: mind the guidelines" in (await amara.get("/notifications")).text
+    )
+    self_warn = await post_form(fran, "/m/fran/warn", {"reason": "x"}, page="/m/fran")
+    assert self_warn.status_code == 403
+
+
+async def test_suspended_member_appeals_once(app: Starlette) -> None:
+    admin = await signed_in(app, "ada", "admin")
+    await signed_in(app, "ned")
+    await post_form(
+        admin, "/admin/members/ned/suspend", {"reason": "spamming"}, page="/admin/members"
+    )
+    async with make_client(app) as visitor:
+        wrong = await post_form(
+            visitor,
+            "/appeal",
+            {"handle": "ned", "password": "nope nope", "note": "sorry"},
+            page="/appeal",
+        )
+        assert wrong.status_code == 400 and "do not match a suspended account" in wrong.text
+        from tests.conftest import PASSWORD
+
+        ok = await post_form(
+            visitor,
+            "/appeal",
+            {"handle": "ned", "password": PASSWORD, "note": "I was hacked"},
+            page="/appeal",
+        )
+        assert ok.status_code == 200 and "Your appeal is in the review queue" in ok.text
+        again = await post_form(
+            visitor,
+            "/appeal",
+            {"handle": "ned", "password": PASSWORD, "note": "please"},
+            page="/appeal",
+        )
+        assert again.status_code == 400 and "already appealed" in again.text
+    assert "I was hacked" in (await admin.get("/review")).text
