@@ -37,6 +37,7 @@ class Action(StrEnum):
     # caucus actions
     KNOW = "know"
     READ_MEMBERS = "read_members"
+    SEE_SIZE = "see_size"
     REQUEST_JOIN = "request_join"
     LEAVE = "leave"
     GOVERN = "govern"
@@ -320,6 +321,14 @@ def _read_members(actor: Actor, caucus: Caucus) -> bool:
     return actor.seat(caucus.id) is not None
 
 
+def _see_size(actor: Actor, caucus: Caucus) -> bool:
+    """A caucus's size is shown to its members, and to members who know it when it is listed;
+    an unlisted caucus's size stays inside it (an invitee sees it once they join)."""
+    return actor.seat(caucus.id) is not None or (
+        bool(caucus.listed) and _know_caucus(actor, caucus)
+    )
+
+
 def _request_join(actor: Actor, caucus: Caucus) -> bool:
     """Active members ask to join a caucus they know of when it admits by request, it is not
     archived, and they are not already in it or waiting."""
@@ -446,6 +455,7 @@ _RULES: dict[Action, Any] = {
     Action.SEE_HIDDEN: _see_hidden,
     Action.KNOW: _know_caucus,
     Action.READ_MEMBERS: _read_members,
+    Action.SEE_SIZE: _see_size,
     Action.REQUEST_JOIN: _request_join,
     Action.LEAVE: _leave,
     Action.GOVERN: _govern,

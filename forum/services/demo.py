@@ -40,6 +40,7 @@ async def load(services: Services) -> bool:
             "Statements",
             "statements",
             "The organisation's published statements, open for discussion.",
+            public=True,  # the organisation publishes its statements: visitors may read them
         )
     await channels.create_channel(None, "General", "general", "Everything else.")
     await channels.create_channel(

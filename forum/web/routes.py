@@ -7,7 +7,7 @@ from starlette.staticfiles import StaticFiles
 
 from forum.web import api, ws
 from forum.web.templating import TEMPLATE_DIR
-from forum.web.views import accounts, admin, caucuses, home, inbox, moderation, threads
+from forum.web.views import accounts, admin, caucuses, feeds, home, inbox, moderation, threads
 
 STATIC_DIR = TEMPLATE_DIR.parent / "static"
 
@@ -30,6 +30,7 @@ def routes() -> list[BaseRoute]:
         Route("/channels", threads.channel_list, methods=["GET"]),
         Route("/c/{slug}", threads.channel_page, methods=["GET"]),
         Route("/c/{slug}/new", threads.new_thread_page, methods=["GET"]),
+        Route("/c/{slug}/feed.atom", feeds.channel_feed, methods=["GET"]),
         Route("/c/{slug}/threads", threads.create_thread, methods=["POST"]),
         Route("/t/{thread_id}", threads.thread_page, methods=["GET"]),
         Route("/t/{thread_id}/p/{post_id}", threads.branch_page, methods=["GET"]),
