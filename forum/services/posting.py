@@ -11,7 +11,7 @@ from tortoise.expressions import F
 
 from forum import policy
 from forum.errors import Invalid, RateLimited
-from forum.models import Channel, Member, Post, PostRevision, Statement, Thread
+from forum.models import Channel, Member, Post, PostRevision, ReadMarker, Statement, Thread
 from forum.models.threads import MAX_DEPTH, PATH_SEGMENT
 from forum.policy import Action
 from forum.realtime.events import Tx, unit_of_work
@@ -165,6 +165,25 @@ async def _insert_post(
         .update(post_count=F("post_count") + 1, last_post_id=post.id, last_activity_at=moment)
     )
     await search_index.index_post(conn, post, thread.title)
+    # One's own post is never "new" to oneself: move the author's read marker past it, unless
+    # they had unread posts before it (then those stay unread).
+    if (
+        thread.last_post_id == 0
+        or await ReadMarker.filter(
+            member_id=member.id, thread_id=thread.id, last_read_post_id__gte=thread.last_post_id
+        )
+        .using_db(conn)
+        .exists()
+    ):
+        updated = (
+            await ReadMarker.filter(member_id=member.id, thread_id=thread.id)
+            .using_db(conn)
+            .update(last_read_post_id=post.id)
+        )
+        if not updated:
+            await ReadMarker.create(
+                member_id=member.id, thread_id=thread.id, last_read_post_id=post.id, using_db=conn
+            )
     data = {
         "post_id": post.id,
         "parent_id": post.parent_id,

@@ -14,16 +14,22 @@ from tortoise.models import Model
 
 from forum import policy
 from forum.models import (
+    Caucus,
+    CaucusMembership,
     Channel,
+    Flag,
     Member,
+    ModerationAction,
     Notification,
     Post,
     PostRevision,
+    ReviewItem,
     Statement,
     StatementVersion,
     Thread,
 )
 from forum.policy import Action, Actor
+from forum.services.caucuses import CaucusView
 from forum.services.channels import ThreadRow
 from forum.services.search_index import Hit
 
@@ -196,4 +202,106 @@ def hit(h: Hit) -> dict[str, Any]:
         "created_at": iso(h.created_at) if isinstance(h.created_at, datetime) else None,
         "snippet_html": h.snippet_html,
         "url": h.url,
+    }
+
+
+# ---- caucuses ---------------------------------------------------------------------------------
+
+
+def _caucus_base(c: Caucus, actor: Actor, my_seat: str | None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "slug": c.slug,
+        "name": c.name,
+        "description": c.description,
+        "listed": bool(c.listed),
+        "join_policy": c.join_policy,
+        "archived": c.archived_at is not None,
+        "my_seat": my_seat,
+    }
+    if policy.can(actor, Action.SEE_SIZE, c):
+        data["member_count"] = c.member_count
+    return data
+
+
+def caucus(c: Caucus, actor: Actor) -> dict[str, Any]:
+    """A caucus in the list of those the caller may know of. The size only where the policy
+    shows it; the caller's seat as the list page shows it (a pending request or invitation is
+    `waiting`: the caucus's own page says which)."""
+    seat = actor.seat(c.id)
+    if seat is None and c.id in actor.pending_seats:
+        seat = "waiting"
+    return _caucus_base(c, actor, seat)
+
+
+def caucus_view(view: CaucusView, actor: Actor) -> dict[str, Any]:
+    """A caucus's own page: its channels for its members only, and what the caller may do."""
+    c = view.caucus
+    data = _caucus_base(c, actor, view.seat or view.pending)
+    if view.seat:
+        data["channels"] = [channel_ref(ch) for ch in view.channels]
+    data["can"] = {
+        "join": policy.can(actor, Action.REQUEST_JOIN, c),
+        "leave": policy.can(actor, Action.LEAVE, c),
+        "govern": policy.can(actor, Action.GOVERN, c),
+        "archive": policy.can(actor, Action.ARCHIVE, c) and c.archived_at is None,
+    }
+    return data
+
+
+def _seat_member(seat: CaucusMembership) -> dict[str, Any]:
+    ref = member_ref(loaded(seat, "member"))
+    return ref if ref is not None else {"handle": "", "display_name": ""}
+
+
+def caucus_members(view: CaucusView) -> dict[str, Any]:
+    """A caucus's members (`caucuses.view` fills them for its members only); requests to join,
+    with their notes, and invitations for its conveners, as the page shows them."""
+    data: dict[str, Any] = {
+        "members": [{**_seat_member(s), "role": s.role} for s in view.members],
+    }
+    if view.seat == "convener":
+        data["requests"] = [{**_seat_member(s), "note": s.note} for s in view.requests]
+        data["invited"] = [_seat_member(s) for s in view.invited]
+    return data
+
+
+# ---- moderation -------------------------------------------------------------------------------
+
+
+def review_item(item: ReviewItem, actor: Actor) -> dict[str, Any]:
+    """An item of the review queue as `moderation.queue` leaves it (post, thread, channel,
+    author, subject, claimer and resolver loaded; its flags attached). Flag notes show, their
+    reporters do not."""
+    flags: list[Flag] = getattr(item, "flag_list", [])
+    target = loaded(item, "post")
+    return {
+        "id": item.id,
+        "kind": item.kind,
+        "status": item.status,
+        "flag_count": item.flag_count,
+        "reasons": sorted({f.reason for f in flags}),
+        "flag_notes": [f.note for f in flags if f.note],
+        "post": post(target, actor) if isinstance(target, Post) else None,
+        "subject": member_ref(loaded(item, "subject")),
+        "note": item.note,
+        "claimed_by": member_ref(loaded(item, "claimed_by")),
+        "resolution": item.resolution,
+        "resolution_reason": item.resolution_reason,
+        "resolved_by": member_ref(loaded(item, "resolved_by")),
+        "created_at": iso(item.created_at),
+        "resolved_at": iso(item.resolved_at),
+    }
+
+
+def log_entry(act: ModerationAction) -> dict[str, Any]:
+    """One act of the moderation log: who, what, on what (a label, never the post's text), why."""
+    return {
+        "id": act.id,
+        "action": act.action,
+        "actor": member_ref(loaded(act, "actor")),
+        "target_label": act.target_label,
+        "thread_id": act.thread_id,
+        "post_id": act.post_id,
+        "reason": act.reason,
+        "created_at": iso(act.created_at),
     }
