@@ -37,6 +37,7 @@ class Action(StrEnum):
     # caucus actions
     KNOW = "know"
     READ_MEMBERS = "read_members"
+    READ_REQUESTS = "read_requests"
     SEE_SIZE = "see_size"
     REQUEST_JOIN = "request_join"
     LEAVE = "leave"
@@ -211,6 +212,10 @@ def _can_see(actor: Actor, action: Action, target: Any) -> bool:
     if name == "Channel":
         return can_read_channel(actor, target)
     if name == "Caucus":
+        # A caucus's member list and requests are themselves hidden things: outsiders who know
+        # a listed caucus get the same 404 for them as for anything missing.
+        if action in (Action.READ_MEMBERS, Action.READ_REQUESTS):
+            return _read_members(actor, target)
         return _know_caucus(actor, target)
     # Site-level actions have no hidden target: show "forbidden" (or sign-in) rather than 404.
     return True
@@ -321,6 +326,11 @@ def _read_members(actor: Actor, caucus: Caucus) -> bool:
     return actor.seat(caucus.id) is not None
 
 
+def _read_requests(actor: Actor, caucus: Caucus) -> bool:
+    """Requests to join and pending invitations are read by the caucus's conveners only."""
+    return actor.seat(caucus.id) == "convener"
+
+
 def _see_size(actor: Actor, caucus: Caucus) -> bool:
     """A caucus's size is shown to its members, and to members who know it when it is listed;
     an unlisted caucus's size stays inside it (an invitee sees it once they join)."""
@@ -352,9 +362,9 @@ def _govern(actor: Actor, caucus: Caucus) -> bool:
 
 
 def _archive(actor: Actor, caucus: Caucus) -> bool:
-    """Site admins may archive a caucus they can know of (its metadata only); the act is logged
-    where its members read it."""
-    return is_admin(actor) and _know_caucus(actor, caucus)
+    """Site admins may archive a listed caucus (its metadata only); the act is logged where its
+    members read it. An unlisted caucus is beyond any site role, even an admin's own."""
+    return is_admin(actor) and bool(caucus.listed) and _know_caucus(actor, caucus)
 
 
 # Site rules --------------------------------------------------------------------------------
@@ -456,6 +466,7 @@ _RULES: dict[Action, Any] = {
     Action.KNOW: _know_caucus,
     Action.READ_MEMBERS: _read_members,
     Action.SEE_SIZE: _see_size,
+    Action.READ_REQUESTS: _read_requests,
     Action.REQUEST_JOIN: _request_join,
     Action.LEAVE: _leave,
     Action.GOVERN: _govern,

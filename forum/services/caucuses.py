@@ -10,10 +10,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
 from forum import policy
-from forum.errors import Invalid, NotFound
+from forum.errors import Forbidden, Invalid, NotFound
 from forum.models import Caucus, CaucusMembership, Channel, Member, Thread
 from forum.models.caucuses import JOIN_POLICIES
 from forum.policy import Action
@@ -57,7 +58,7 @@ async def found(
     policy.require(ctx.actor, Action.FOUND_CAUCUS)
     name, description, join_policy = _clean(name, description, join_policy)
     # Refuse a duplicate only among caucuses the founder can know of.
-    if await Caucus.filter(policy.visible_caucuses(ctx.actor), name_key=name.lower()).exists():
+    if await Caucus.filter(policy.visible_caucuses(ctx.actor), name_key=name.lower()[:80]).exists():
         raise Invalid(
             fields={"name": "A caucus with this name exists: join it, or choose another name."}
         )
@@ -65,7 +66,7 @@ async def found(
     async with unit_of_work(ctx.services.publish) as tx:
         caucus = await Caucus.create(
             name=name,
-            name_key=name.lower(),
+            name_key=name.lower()[:80],
             slug=slug,
             description=description,
             listed=listed,
@@ -117,8 +118,9 @@ async def view(ctx: Ctx, slug: str) -> CaucusView:
             .order_by("-role", "created_at")
         )
         members = [r for r in rows if r.status == "active"]
-        requests = [r for r in rows if r.status == "requested"]
-        invited = [r for r in rows if r.status == "invited"]
+        if policy.can(ctx.actor, Action.READ_REQUESTS, caucus):
+            requests = [r for r in rows if r.status == "requested"]
+            invited = [r for r in rows if r.status == "invited"]
     return CaucusView(caucus, seat, pending, channels, members, requests, invited)
 
 
@@ -128,9 +130,12 @@ async def _announce(tx: Tx, member_id: int, caucus_id: int, change: str) -> None
     )
 
 
-async def _seat_of(caucus: Caucus, handle: str) -> tuple[Member, CaucusMembership | None]:
-    member = await Member.get_or_none(handle_key=handle.lower()[:64], status="active")
-    if member is None:
+async def _seat_of(
+    caucus: Caucus, handle: str, active_only: bool = True
+) -> tuple[Member, CaucusMembership | None]:
+    """The member and their seat; removing or declining also reaches a suspended member."""
+    member = await Member.get_or_none(handle_key=handle.lower()[:64])
+    if member is None or (active_only and member.status != "active"):
         raise Invalid(fields={"handle": "There is no active member with that handle."})
     seat = await CaucusMembership.get_or_none(caucus_id=caucus.id, member_id=member.id)
     return member, seat
@@ -141,6 +146,15 @@ async def request_join(ctx: Ctx, slug: str, note: str = "") -> None:
     if caucus.join_policy == "invite" and caucus.id not in ctx.actor.seats:
         raise Invalid("This caucus admits members by invitation only. Ask one of its members.")
     policy.require(ctx.actor, Action.REQUEST_JOIN, caucus)
+    try:
+        await _request(ctx, caucus, note)
+    except IntegrityError:
+        # The same request sent twice at once: the second is refused like any repeat.
+        raise Forbidden("You have already asked to join.") from None
+    await ctx.access_changed(ctx.actor.member_id)  # type: ignore[arg-type]
+
+
+async def _request(ctx: Ctx, caucus: Caucus, note: str) -> None:
     async with unit_of_work(ctx.services.publish) as tx:
         await CaucusMembership.create(
             caucus=caucus,
@@ -162,14 +176,23 @@ async def request_join(ctx: Ctx, slug: str, note: str = "") -> None:
                 actor_id=ctx.actor.member_id,
                 caucus_id=caucus.id,
             )
-    await ctx.access_changed(ctx.actor.member_id)  # type: ignore[arg-type]
 
 
 async def decide(ctx: Ctx, slug: str, handle: str, verb: str) -> Member:
     """A convener admits, declines, removes, appoints or invites a member."""
     caucus = await access.caucus_by_slug(ctx, slug)
     policy.require(ctx.actor, Action.GOVERN, caucus)
-    member, seat = await _seat_of(caucus, handle)
+    member, seat = await _seat_of(caucus, handle, active_only=verb not in ("remove", "decline"))
+    try:
+        return await _decide(ctx, caucus, member, seat, verb)
+    except IntegrityError:
+        # The same invitation sent twice at once: the second finds the first's seat.
+        raise Invalid(f"@{member.handle} is already in this caucus or waiting.") from None
+
+
+async def _decide(
+    ctx: Ctx, caucus: Caucus, member: Member, seat: CaucusMembership | None, verb: str
+) -> Member:
     async with unit_of_work(ctx.services.publish) as tx:
         if verb == "admit":
             if seat is None or seat.status != "requested":

@@ -68,9 +68,23 @@ async def notify(
     thread: Thread | None = None,
     post_id: int | None = None,
     caucus_id: int | None = None,
-) -> Notification:
+) -> Notification | None:
+    """Tell a member, unless it concerns a caucus they are no longer in: then nothing is
+    written and nothing is counted (a caucus's own membership notices also reach members who
+    asked to join or were invited)."""
     if thread is not None and caucus_id is None:
         caucus_id = thread.channel.caucus_id
+    if caucus_id is not None:
+        statuses = ("active", "requested", "invited") if kind == "caucus" else ("active",)
+        seated = (
+            await CaucusMembership.filter(
+                caucus_id=caucus_id, member_id=member_id, status__in=statuses
+            )
+            .using_db(tx.conn)
+            .exists()
+        )
+        if not seated:
+            return None
     note = await Notification.create(
         member_id=member_id,
         kind=kind,
@@ -117,7 +131,18 @@ async def mark_read(ctx: Ctx, ids: Sequence[int] | None = None) -> int:
 
 
 async def recount(member_id: int, conn: BaseDBAsyncClient | None = None) -> int:
-    unread = await Notification.filter(member_id=member_id, read=False).using_db(conn).count()
+    """Count the unread notifications the member may see (as `list_for` filters them)."""
+    seats = (
+        await CaucusMembership.filter(member_id=member_id)
+        .using_db(conn)
+        .values_list("caucus_id", flat=True)
+    )
+    visible = Q(caucus_id__isnull=True)
+    if seats:
+        visible |= Q(caucus_id__in=list(seats))
+    unread = (
+        await Notification.filter(visible, member_id=member_id, read=False).using_db(conn).count()
+    )
     await Member.filter(id=member_id).using_db(conn).update(unread_notifications=unread)
     return unread
 

@@ -379,6 +379,13 @@ async def delete(ctx: Ctx, post_id: int) -> Post:
     return post
 
 
+async def for_editing(ctx: Ctx, post_id: int) -> Post:
+    """The post, with its source, for its author's edit form only."""
+    post = await access.post_for(ctx, post_id)
+    policy.require(ctx.actor, Action.EDIT, post)
+    return post
+
+
 async def revisions(ctx: Ctx, post_id: int) -> tuple[Post, list[PostRevision]]:
     post = await access.post_for(ctx, post_id)
     policy.require(ctx.actor, Action.VIEW_HISTORY, post)

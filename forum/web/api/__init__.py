@@ -15,10 +15,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from forum.web.access import access
-from forum.web.api import accounts, channels, inbox, openapi, statements, threads
+from forum.web.api import (
+    accounts,
+    caucuses,
+    channels,
+    inbox,
+    moderation,
+    openapi,
+    statements,
+    threads,
+)
 from forum.web.api.base import Endpoint
 
-MODULES: list[ModuleType] = [accounts, channels, threads, statements, inbox]
+MODULES: list[ModuleType] = [accounts, channels, threads, statements, inbox, caucuses, moderation]
 
 
 def endpoints() -> list[Endpoint]:

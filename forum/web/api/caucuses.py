@@ -28,7 +28,7 @@ from forum.web.api.base import (
     path_slug,
     require_signed_in,
 )
-from forum.web.api.openapi import BOOL, INT, STRING, array, nullable, obj, op, ref
+from forum.web.api.openapi import BOOL, INT, STRING, array, obj, op, ref
 from forum.web.forms import text_field
 
 MAX_HANDLE = 64
@@ -41,6 +41,14 @@ def bool_field(data: dict[str, Any], name: str, *, default: bool) -> bool:
     if not isinstance(value, bool):
         raise Invalid(fields={name: "This field must be true or false."})
     return value
+
+
+async def optional_json(request: Request) -> dict[str, Any]:
+    """The JSON object of an unsafe request whose body may be left out altogether."""
+    check_unsafe(request)
+    if not (await request.body()).strip():
+        return {}
+    return await json_body(request)
 
 
 def path_handle(request: Request) -> str:
@@ -106,13 +114,13 @@ async def caucus_log(request: Request) -> Response:
     return ok({"entries": [serialise.log_entry(e) for e in entries]})
 
 
-# ---- seats --------------------------------------------------------------------------------------
+# ---- seats ------------------------------------------------------------------------------------
 
 
 @access("policy")
 async def join_caucus(request: Request) -> Response:
     ctx = ctx_of(request)
-    data = await json_body(request)
+    data = await optional_json(request)
     note = text_field(data, "note", required=False, limit=500)
     await caucuses.request_join(ctx, path_slug(request), note)
     return no_content()
@@ -143,7 +151,7 @@ async def step_down(request: Request) -> Response:
 async def invite_member(request: Request) -> Response:
     ctx = ctx_of(request)
     data = await json_body(request)
-    handle = text_field(data, "handle", limit=MAX_HANDLE + 1).strip().lstrip("@")
+    handle = text_field(data, "handle", required=False, limit=MAX_HANDLE + 1).strip().lstrip("@")
     await caucuses.decide(ctx, path_slug(request), handle, "invite")
     return no_content()
 
@@ -199,6 +207,13 @@ HANDLE = {
     "schema": {"type": "string", "pattern": "^@?[A-Za-z0-9][A-Za-z0-9_-]{1,31}$"},
 }
 SEAT = {"type": "string", "enum": ["convener", "member"]}
+
+
+def nullable_enum(*values: str) -> dict[str, Any]:
+    """One of these strings, or null (the enum must list null too)."""
+    return {"type": ["string", "null"], "enum": [*values, None]}
+
+
 MEMBERS_ONLY = (
     "Answers 404 to whoever may not know the caucus exists, exactly as for a missing slug, and "
     "403 to those who know of it (a listed caucus) but are not its active members. Site roles "
@@ -452,7 +467,7 @@ SCHEMAS: dict[str, Any] = {
         {
             **_CAUCUS_PROPS,
             "my_seat": {
-                **nullable({"type": "string", "enum": ["convener", "member", "waiting"]}),
+                **nullable_enum("convener", "member", "waiting"),
                 "description": "The caller's seat; `waiting`: asked to join or invited "
                 "(GET /caucuses/{slug} says which).",
             },
@@ -462,9 +477,7 @@ SCHEMAS: dict[str, Any] = {
     "CaucusDetail": obj(
         {
             **_CAUCUS_PROPS,
-            "my_seat": nullable(
-                {"type": "string", "enum": ["convener", "member", "requested", "invited"]}
-            ),
+            "my_seat": nullable_enum("convener", "member", "requested", "invited"),
             "channels": {**array(ref("ChannelRef")), "description": "For its members only."},
             "can": obj(
                 {"join": BOOL, "leave": BOOL, "govern": BOOL, "archive": BOOL},

@@ -213,7 +213,7 @@ async def create_reply(request: Request) -> Response:
 @rule("policy")
 async def edit_page(request: Request) -> Response:
     ctx = _ctx(request)
-    post = await access.post_for(ctx, _path_id(request, "post_id"))
+    post = await posting.for_editing(ctx, _path_id(request, "post_id"))
     return render(
         request, "edit_post.html", {"post": post, "form": {"body": post.body}, "errors": {}}
     )
