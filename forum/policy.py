@@ -183,6 +183,11 @@ def _thread_channel(thread: Thread) -> Channel:
     return thread.channel
 
 
+def _kind(target: Any) -> str:
+    """The model a target stands for (page rows name theirs with `__policy_kind__`)."""
+    return getattr(target, "__policy_kind__", None) or type(target).__name__
+
+
 def can(actor: Actor, action: Action, target: Any = None) -> bool:
     """Answer whether `actor` may do `action` to `target` (a model object or None)."""
     rule = _RULES.get(action)
@@ -204,7 +209,7 @@ def require(actor: Actor, action: Action, target: Any = None) -> None:
 
 
 def _can_see(actor: Actor, action: Action, target: Any) -> bool:
-    name = type(target).__name__
+    name = _kind(target)
     if name == "Thread":
         return can_read_channel(actor, _thread_channel(target))
     if name == "Post":
@@ -423,7 +428,7 @@ def _review_item(actor: Actor, item: ReviewItem) -> bool:
 
 
 def _read_or_moderate(actor: Actor, target: Any) -> bool:
-    name = type(target).__name__
+    name = _kind(target)
     if name == "Thread":
         return _read_thread(actor, target)
     if name == "Post":
@@ -440,7 +445,7 @@ def _read_or_moderate(actor: Actor, target: Any) -> bool:
 
 
 def _moderate(actor: Actor, target: Any) -> bool:
-    name = type(target).__name__
+    name = _kind(target)
     if name == "Thread":
         return _moderate_thread(actor, target)
     if name == "Post":

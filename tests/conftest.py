@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 from forum.app import create_app
 from forum.db import apply_migrations
 from forum.models import Member
+from forum.services import post_rows
 from forum.security import PASSWORDS
 from forum.settings import Settings
 
@@ -46,6 +47,13 @@ def service_missing(name: str, why: str) -> None:
 
 
 # ---- databases -------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def fresh_page_cache() -> None:
+    """Each test has its own database, so cached thread pages of another test mean nothing."""
+    post_rows.forget()
+
 
 
 @pytest.fixture(scope="session")

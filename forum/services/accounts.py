@@ -14,6 +14,7 @@ from forum.models import ApiToken, CaucusMembership, Invite, Member, Session
 from forum.models.members import ROLES
 from forum.policy import Action, Actor
 from forum.security import new_token, token_digest
+from forum.services import post_rows
 from forum.services.context import Ctx, Services
 
 HANDLE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")
@@ -293,6 +294,9 @@ async def update_profile(ctx: Ctx, display_name: str) -> Member:
         raise Invalid(fields={"display_name": "Enter the name to show beside your posts."})
     member.display_name = cleaned
     await member.save(update_fields=["display_name"])
+    # Cached thread pages show names; this process drops them (others catch up on the next
+    # event in each thread).
+    post_rows.forget()
     return member
 
 

@@ -7,6 +7,7 @@ seats that is six queries for 10 posts or 10,000.
 
 from __future__ import annotations
 
+from copy import copy
 from dataclasses import dataclass, field
 
 from forum import policy
@@ -14,8 +15,9 @@ from forum.errors import NotFound
 from forum.models import Post, ReadMarker, Statement, Thread
 from forum.models.threads import MAX_DEPTH, PATH_SEGMENT
 from forum.policy import Action
-from forum.services import access
+from forum.services import access, post_rows
 from forum.services.context import Ctx
+from forum.services.post_rows import PostRow
 
 PAGE = 50
 
@@ -33,11 +35,11 @@ VISIBLE_DEPTH = 6
 @dataclass
 class ThreadPage:
     thread: Thread
-    roots: list[Post]
-    posts: list[Post]
+    roots: list[PostRow]
+    posts: list[PostRow]
     statement: Statement | None
     next_cursor: str | None
-    focus: Post | None = None
+    focus: PostRow | None = None
     first_unread_id: int | None = None
     last_read_post_id: int = 0
     topics: list[tuple[str, int]] = field(default_factory=list)
@@ -48,19 +50,21 @@ class ThreadPage:
 
 
 def build_tree(
-    posts: list[Post],
+    rows: list[PostRow],
     thread: Thread,
     last_read: int,
     signed_in: bool,
     me: int | None,
     depth_limit: int,
-) -> tuple[list[Post], int | None]:
-    """Attach each post's replies (already in path order) and mark what is new; returns the
-    page's roots and the first unread post in reading order."""
-    by_id: dict[int, Post] = {}
-    roots: list[Post] = []
+) -> tuple[list[PostRow], list[PostRow], int | None]:
+    """This reader's copy of the page: each post with its replies (already in path order) and
+    what is new to them; returns the posts, the page's roots and the first unread post."""
+    by_id: dict[int, PostRow] = {}
+    posts: list[PostRow] = []
+    roots: list[PostRow] = []
     first_unread = None
-    for post in posts:
+    for row in rows:
+        post = copy(row)  # the cached rows are shared by every reader: never mark them
         post.thread = thread
         post.replies = []
         post.is_new = signed_in and post.id > last_read and post.author_id != me
@@ -73,7 +77,8 @@ def build_tree(
         else:
             roots.append(post)
         by_id[post.id] = post
-    return roots, first_unread
+        posts.append(post)
+    return posts, roots, first_unread
 
 
 async def thread_page(
@@ -86,25 +91,24 @@ async def thread_page(
         marker = await ReadMarker.get_or_none(member_id=member_id, thread_id=thread.id)
     last_read = marker.last_read_post_id if marker else 0
 
-    query = Post.filter(thread_id=thread.id)
     focus = None
+    prefix = None
     depth_limit = VISIBLE_DEPTH
+    if after is not None and (len(after) > len(thread_max_path()) or not after.isalnum()):
+        raise NotFound()
     if focus_id is not None:
-        focus = await Post.get_or_none(id=focus_id, thread_id=thread.id)
-        if focus is None:
+        found = await post_rows.page_rows(thread.id, thread.event_seq, MAX_DEPTH, 1, focus=focus_id)
+        if not found:
             raise NotFound()
-        query = query.filter(path__startswith=focus.path)
+        focus = found[0]
+        prefix = focus.path
         depth_limit = focus.depth + VISIBLE_DEPTH
-    query = query.filter(depth__lte=depth_limit)
-    if after:
-        if len(after) > len(thread_max_path()) or not after.isalnum():
-            raise NotFound()
-        query = query.filter(path__gt=after)
-    posts = await query.order_by("path").limit(PAGE + 1).select_related("author")
-    next_cursor = posts[PAGE - 1].path if len(posts) > PAGE else None
-    posts = posts[:PAGE]
-    roots, first_unread = build_tree(
-        posts, thread, last_read, member_id is not None, member_id, depth_limit
+    rows = await post_rows.page_rows(
+        thread.id, thread.event_seq, depth_limit, PAGE + 1, after=after or None, prefix=prefix
+    )
+    next_cursor = rows[PAGE - 1].path if len(rows) > PAGE else None
+    posts, roots, first_unread = build_tree(
+        rows[:PAGE], thread, last_read, member_id is not None, member_id, depth_limit
     )
 
     if member_id is not None and thread.last_post_id > last_read:

@@ -14,6 +14,8 @@ from starlette.templating import Jinja2Templates
 from forum import policy
 from forum.models import Post
 from forum.policy import Action, Actor
+from forum.services.threads import ThreadPage
+from forum.web.post_html import PostRenderer
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
 
@@ -100,5 +102,23 @@ def render_live_post(post: Post) -> str:
     post.replies = []
     post.is_new = True
     post.continues = False
-    template = TEMPLATES.env.get_template("_post_live.html")
-    return template.render(post=post, actor=Actor.anonymous())
+    return str(PostRenderer(Actor.anonymous(), post.thread).one(post))
+
+
+def render_thread_page(request: Request, page: ThreadPage, context: dict[str, Any]) -> HTMLResponse:
+    ctx = request.state.ctx
+    statement_version = page.statement.version if page.statement else None
+    posts_html = PostRenderer(ctx.actor, page.thread, page.first_unread_id, statement_version).tree(
+        page.roots
+    )
+    return render(
+        request,
+        "thread.html",
+        {
+            **context,
+            "page": page,
+            "thread": page.thread,
+            "topics": page.topics,
+            "posts_html": posts_html,
+        },
+    )

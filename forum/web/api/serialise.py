@@ -31,6 +31,7 @@ from forum.models import (
 from forum.policy import Action, Actor
 from forum.services.caucuses import CaucusView
 from forum.services.channels import ThreadRow
+from forum.services.post_rows import AuthorRef, PostRow
 from forum.services.search_index import Hit
 
 
@@ -38,15 +39,17 @@ def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def loaded(obj: Model, name: str) -> Any:
+def loaded(obj: Model | PostRow, name: str) -> Any:
     """A related object if the service fetched it, else None (never a lazy query)."""
+    if isinstance(obj, PostRow):
+        return getattr(obj, name)
     value = obj.__dict__.get(f"_{name}")  # where tortoise keeps a fetched relation
     return value if isinstance(value, Model) else None
 
 
-def member_ref(member: Member | Model | None) -> dict[str, Any] | None:
+def member_ref(member: Member | AuthorRef | Model | None) -> dict[str, Any] | None:
     """How a member appears beside their posts and threads (null for a removed member)."""
-    if not isinstance(member, Member):
+    if not isinstance(member, Member | AuthorRef):
         return None
     return {"handle": member.handle, "display_name": member.display_name}
 
@@ -133,7 +136,7 @@ def statement_version(v: StatementVersion, diff_html: str = "") -> dict[str, Any
     }
 
 
-def post(p: Post, actor: Actor) -> dict[str, Any]:
+def post(p: Post | PostRow, actor: Actor) -> dict[str, Any]:
     """A post as `actor` may see it. Needs `p.thread` (with its channel) and `p.author` loaded,
     as `access.post_for` and `threads.thread_page` leave them.
 

@@ -10,7 +10,7 @@ from forum.services import access, caucuses, channels, posting, statements, thre
 from forum.services.context import Ctx
 from forum.web.access import access as rule
 from forum.web.forms import read_form
-from forum.web.templating import render
+from forum.web.templating import render, render_thread_page
 
 
 def _ctx(request: Request) -> Ctx:
@@ -121,18 +121,7 @@ async def thread_page(request: Request) -> Response:
         ctx, _path_id(request, "thread_id"), after=request.query_params.get("after")
     )
     mine = await caucuses.my_caucuses(ctx) if page.thread.seeded and ctx.actor.seats else []
-    return render(
-        request,
-        "thread.html",
-        {
-            "page": page,
-            "thread": page.thread,
-            "topics": page.topics,
-            "my_caucuses": mine,
-            "form": {},
-            "errors": {},
-        },
-    )
+    return render_thread_page(request, page, {"my_caucuses": mine, "form": {}, "errors": {}})
 
 
 @rule("policy")
@@ -144,18 +133,7 @@ async def branch_page(request: Request) -> Response:
         after=request.query_params.get("after"),
         focus_id=_path_id(request, "post_id"),
     )
-    return render(
-        request,
-        "thread.html",
-        {
-            "page": page,
-            "thread": page.thread,
-            "topics": page.topics,
-            "my_caucuses": [],
-            "form": {},
-            "errors": {},
-        },
-    )
+    return render_thread_page(request, page, {"my_caucuses": [], "form": {}, "errors": {}})
 
 
 @rule("policy")
