@@ -5,17 +5,19 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from forum import policy
 from forum.errors import Forbidden, Invalid, NotFound
-from forum.models import ApiToken, CaucusMembership, Invite, Member, Session
+from forum.models import ApiToken, Invite, Member, Session
 from forum.models.members import ROLES
 from forum.policy import Action, Actor
 from forum.security import new_token, token_digest
 from forum.services import post_rows
 from forum.services.context import Ctx, Services
+from forum.services.joined import JoinedQuery, Part
 
 HANDLE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")
 MIN_PASSWORD = 10
@@ -58,10 +60,15 @@ async def load_actor(member: Member | None) -> Actor:
         return Actor.anonymous()
     seats: dict[int, str] = {}
     pending: set[int] = set()
-    rows = await CaucusMembership.filter(member_id=member.id).values_list(
-        "caucus_id", "role", "status"
+    conn = connections.get("default")
+    mark = "$1" if conn.capabilities.dialect == "postgres" else "?"
+    _, rows = await conn.execute_query(
+        f"SELECT caucus_id, role, status FROM caucus_membership WHERE member_id = {mark}",
+        [member.id],
     )
-    for caucus_id, role, status in rows:
+    for caucus_id, role, status in (
+        tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in rows
+    ):
         if status == "active":
             seats[int(caucus_id)] = str(role)
         else:
@@ -218,12 +225,21 @@ async def start_session(member: Member, user_agent: str, replacing: Session | No
     return token
 
 
+# Every request of a signed-in member starts here, so the query is prepared once.
+SESSION_QUERY = JoinedQuery(
+    [Part(Session, "s"), Part(Member, "m", "member")],
+    "session s JOIN member m ON m.id = s.member_id",
+    "s.token_hash = ?",
+)
+
+
 async def session_for(services: Services, token: str | None) -> Session | None:
     """The live session for a cookie value, with its member loaded, or None. Sessions past their
     idle or absolute limit, and those of members who can no longer sign in, end here."""
     if not token or len(token) > 100:
         return None
-    session = await Session.filter(token_hash=token_digest(token)).select_related("member").first()
+    found, _ = await SESSION_QUERY.first([token_digest(token)])
+    session = found if isinstance(found, Session) else None
     if session is None:
         return None
     moment = now()

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 
 from forum import policy
 from forum.errors import NotFound
-from forum.models import Post, ReadMarker, Statement, Thread
+from forum.models import Caucus, Channel, Member, Post, ReadMarker, Statement, Thread
 from forum.models.threads import MAX_DEPTH, PATH_SEGMENT
 from forum.policy import Action
 from forum.services import access, post_rows
 from forum.services.context import Ctx
+from forum.services.joined import JoinedQuery, Part
 from forum.services.post_rows import PostRow
 
 PAGE = 50
@@ -81,15 +82,37 @@ def build_tree(
     return posts, roots, first_unread
 
 
+# The thread, its channel, caucus, statement and author, and the reader's read marker.
+THREAD_QUERY = JoinedQuery(
+    [
+        Part(Thread, "t"),
+        Part(Channel, "c", "channel"),
+        Part(Caucus, "k", "channel.caucus"),
+        Part(Statement, "s", "statement"),
+        Part(Member, "a", "author"),
+        Part(None, "r", extra=("id", "last_read_post_id")),
+    ],
+    "thread t JOIN channel c ON c.id = t.channel_id "
+    "LEFT JOIN caucus k ON k.id = c.caucus_id "
+    "LEFT JOIN statement s ON s.id = t.statement_id "
+    "LEFT JOIN member a ON a.id = t.author_id "
+    "LEFT JOIN read_marker r ON r.thread_id = t.id AND r.member_id = ?",
+    "t.id = ?",
+)
+
+
 async def thread_page(
     ctx: Ctx, thread_id: int, after: str | None = None, focus_id: int | None = None
 ) -> ThreadPage:
-    thread = await _load_thread(ctx, thread_id)
+    if not 0 < thread_id < 2**31:
+        raise NotFound()
     member_id = ctx.actor.member_id
-    marker = None
-    if member_id is not None:
-        marker = await ReadMarker.get_or_none(member_id=member_id, thread_id=thread.id)
-    last_read = marker.last_read_post_id if marker else 0
+    found_thread, marker = await THREAD_QUERY.first([member_id or 0, thread_id])
+    thread = found_thread if isinstance(found_thread, Thread) else None
+    if thread is None or not policy.can(ctx.actor, Action.READ, thread):
+        raise NotFound()
+    marker_id = marker.get("id")
+    last_read = int(marker.get("last_read_post_id") or 0)
 
     focus = None
     prefix = None
@@ -112,12 +135,12 @@ async def thread_page(
     )
 
     if member_id is not None and thread.last_post_id > last_read:
-        if marker is None:
+        if marker_id is None:
             await ReadMarker.create(
                 member_id=member_id, thread_id=thread.id, last_read_post_id=thread.last_post_id
             )
         else:
-            await ReadMarker.filter(id=marker.id).update(last_read_post_id=thread.last_post_id)
+            await ReadMarker.filter(id=marker_id).update(last_read_post_id=thread.last_post_id)
     statement = thread.statement if thread.statement_id else None
     topics = [(f"thread:{thread.id}", thread.event_seq)]
     if ctx.member is not None:

@@ -1,0 +1,89 @@
+"""One prepared query that loads a model with its related rows, for the hottest lookups.
+
+tortoise builds a query with `select_related` anew on every call, and on a thread page that
+building cost more than the database. Here the SQL is written once per (query, dialect) and
+rows become models through tortoise's own `_init_from_db`, with fetched relations attached
+where tortoise keeps them, so templates and the policy see ordinary model objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tortoise import connections
+from tortoise.models import Model
+
+
+@dataclass(frozen=True)
+class Part:
+    """One table of the query: its model, SQL alias, and where it hangs ("" for the root,
+    "channel" or "channel.caucus" for relations), or `extra` columns returned as a dict."""
+
+    model: type[Model] | None
+    alias: str
+    attach: str = ""
+    extra: tuple[str, ...] = ()
+
+
+class JoinedQuery:
+    def __init__(self, parts: Sequence[Part], from_sql: str, where: str) -> None:
+        self.parts = list(parts)
+        self.from_sql = from_sql
+        self.where = where
+        self._sql: dict[str, str] = {}
+        self._columns: list[tuple[int, str]] = []
+
+    def sql(self, dialect: str) -> str:
+        cached = self._sql.get(dialect)
+        if cached is None:
+            # Read the columns only now: foreign-key columns exist once tortoise is set up.
+            self._columns = [
+                (index, name)
+                for index, part in enumerate(self.parts)
+                for name in (sorted(part.model._meta.db_fields) if part.model else part.extra)
+            ]
+            # Every column gets an alias of its own: several tables have an "id".
+            select = ", ".join(
+                f'{self.parts[i].alias}."{name}" AS c{n}'
+                if self.parts[i].model
+                else f"{self.parts[i].alias}.{name} AS c{n}"
+                for n, (i, name) in enumerate(self._columns)
+            )
+            where = self.where
+            if dialect == "postgres":
+                n = 0
+                while "?" in where:
+                    n += 1
+                    where = where.replace("?", f"${n}", 1)
+            cached = self._sql[dialect] = f"SELECT {select} FROM {self.from_sql} WHERE {where}"
+        return cached
+
+    async def first(self, params: list[Any]) -> tuple[Model | None, dict[str, Any]]:
+        """The root model with its relations attached (None if no row), and the extras."""
+        conn = connections.get("default")
+        _, rows = await conn.execute_query(self.sql(conn.capabilities.dialect), params)
+        if not rows:
+            return None, {}
+        values = list(rows[0].values()) if isinstance(rows[0], dict) else list(rows[0])
+        grouped: list[dict[str, Any]] = [{} for _ in self.parts]
+        for (index, name), value in zip(self._columns, values, strict=True):
+            grouped[index][name] = value
+        built: dict[str, Any] = {}
+        extras: dict[str, Any] = {}
+        root: Model | None = None
+        for part, columns in zip(self.parts, grouped, strict=True):
+            if part.model is None:
+                extras.update(columns)
+                continue
+            obj = part.model._init_from_db(**columns) if columns.get("id") is not None else None
+            if part.attach == "":
+                root = obj
+            else:
+                owner_path, _, attr = part.attach.rpartition(".")
+                owner = built.get(owner_path) if owner_path else root
+                if owner is not None:
+                    object.__setattr__(owner, f"_{attr}", obj)
+            built[part.attach] = obj
+        return root, extras
