@@ -107,7 +107,27 @@ def _row(r: Any) -> PostRow:
     )
 
 
-_cache: OrderedDict[tuple[Any, ...], list[PostRow]] = OrderedDict()
+@dataclass(eq=False)
+class CachedRows:
+    """One page's rows, shared by every reader until the thread's sequence moves on: the rows,
+    each post's replies on the page, and rendered fragments keyed by the renderer."""
+
+    rows: list[PostRow]
+    children: dict[int, list[PostRow]] = field(default_factory=dict)
+    fragments: dict[tuple[Any, ...], str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        on_page = {row.id for row in self.rows}
+        for row in self.rows:
+            if row.parent_id is not None and row.parent_id in on_page:
+                self.children.setdefault(row.parent_id, []).append(row)
+
+    def roots(self, rows: list[PostRow]) -> list[PostRow]:
+        on_page = {row.id for row in rows}
+        return [r for r in rows if r.parent_id is None or r.parent_id not in on_page]
+
+
+_cache: OrderedDict[tuple[Any, ...], CachedRows] = OrderedDict()
 
 
 async def page_rows(
@@ -118,7 +138,7 @@ async def page_rows(
     after: str | None = None,
     prefix: str | None = None,
     focus: int | None = None,
-) -> list[PostRow]:
+) -> CachedRows:
     """Up to `limit` posts in reading order (path order), no deeper than `depth_limit`, after
     the `after` path and under the `prefix` path (or just the post `focus`). Callers must not
     mutate the rows: copy them."""
@@ -147,7 +167,9 @@ async def page_rows(
         f"WHERE {where.format(*marks)} ORDER BY p.path LIMIT {int(limit)}"
     )
     _, rows = await conn.execute_query(sql, params)
-    result = [_row(tuple(r.values()) if isinstance(r, dict) else tuple(r)) for r in rows]
+    result = CachedRows(
+        [_row(tuple(r.values()) if isinstance(r, dict) else tuple(r)) for r in rows]
+    )
     _cache[key] = result
     if len(_cache) > CACHE_PAGES:
         _cache.popitem(last=False)

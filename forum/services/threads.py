@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from copy import copy
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from forum import policy
 from forum.errors import NotFound
@@ -35,13 +36,17 @@ VISIBLE_DEPTH = 6
 
 @dataclass
 class ThreadPage:
+    """One page of a thread for one reader. The rows are shared with every other reader of the
+    same page (never change them); what is new to this reader is worked out from their marker."""
+
     thread: Thread
-    roots: list[PostRow]
-    posts: list[PostRow]
+    shared: post_rows.CachedRows
+    rows: list[PostRow]
     statement: Statement | None
     next_cursor: str | None
+    depth_limit: int
+    me: int | None
     focus: PostRow | None = None
-    first_unread_id: int | None = None
     last_read_post_id: int = 0
     topics: list[tuple[str, int]] = field(default_factory=list)
 
@@ -49,37 +54,40 @@ class ThreadPage:
     def base_depth(self) -> int:
         return self.focus.depth if self.focus else 0
 
+    def is_new(self, row: PostRow) -> bool:
+        return self.me is not None and row.id > self.last_read_post_id and row.author_id != self.me
 
-def build_tree(
-    rows: list[PostRow],
-    thread: Thread,
-    last_read: int,
-    signed_in: bool,
-    me: int | None,
-    depth_limit: int,
-) -> tuple[list[PostRow], list[PostRow], int | None]:
-    """This reader's copy of the page: each post with its replies (already in path order) and
-    what is new to them; returns the posts, the page's roots and the first unread post."""
-    by_id: dict[int, PostRow] = {}
-    posts: list[PostRow] = []
-    roots: list[PostRow] = []
-    first_unread = None
-    for row in rows:
-        post = copy(row)  # the cached rows are shared by every reader: never mark them
-        post.thread = thread
-        post.replies = []
-        post.is_new = signed_in and post.id > last_read and post.author_id != me
-        post.continues = post.depth >= depth_limit and post.child_count > 0
-        if post.is_new and first_unread is None:
-            first_unread = post.id
-        parent = by_id.get(post.parent_id) if post.parent_id else None
-        if parent is not None:
-            parent.replies.append(post)
-        else:
-            roots.append(post)
-        by_id[post.id] = post
-        posts.append(post)
-    return posts, roots, first_unread
+    @cached_property
+    def first_unread_id(self) -> int | None:
+        return next((row.id for row in self.rows if self.is_new(row)), None)
+
+    @cached_property
+    def roots(self) -> list[PostRow]:
+        return self.shared.roots(self.rows)
+
+    def replies(self, row: PostRow) -> list[PostRow]:
+        return self.shared.children.get(row.id, [])
+
+    def continues(self, row: PostRow) -> bool:
+        return row.depth >= self.depth_limit and row.child_count > 0 and not self.replies(row)
+
+    @cached_property
+    def posts(self) -> list[PostRow]:
+        """This reader's own copies of the rows, marked, with their thread (for the API)."""
+        copies: dict[int, PostRow] = {}
+        out = []
+        for row in self.rows:
+            post = copy(row)
+            post.thread = self.thread
+            post.is_new = self.is_new(row)
+            post.continues = self.continues(row)
+            post.replies = []
+            parent = copies.get(row.parent_id) if row.parent_id is not None else None
+            if parent is not None:
+                parent.replies.append(post)
+            copies[row.id] = post
+            out.append(post)
+        return out
 
 
 # The thread, its channel, caucus, statement and author, and the reader's read marker.
@@ -121,18 +129,15 @@ async def thread_page(
         raise NotFound()
     if focus_id is not None:
         found = await post_rows.page_rows(thread.id, thread.event_seq, MAX_DEPTH, 1, focus=focus_id)
-        if not found:
+        if not found.rows:
             raise NotFound()
-        focus = found[0]
+        focus = found.rows[0]
         prefix = focus.path
         depth_limit = focus.depth + VISIBLE_DEPTH
-    rows = await post_rows.page_rows(
+    shared = await post_rows.page_rows(
         thread.id, thread.event_seq, depth_limit, PAGE + 1, after=after or None, prefix=prefix
     )
-    next_cursor = rows[PAGE - 1].path if len(rows) > PAGE else None
-    posts, roots, first_unread = build_tree(
-        rows[:PAGE], thread, last_read, member_id is not None, member_id, depth_limit
-    )
+    next_cursor = shared.rows[PAGE - 1].path if len(shared.rows) > PAGE else None
 
     if member_id is not None and thread.last_post_id > last_read:
         if marker_id is None:
@@ -147,12 +152,13 @@ async def thread_page(
         topics.append((f"member:{ctx.member.id}", ctx.member.event_seq))
     return ThreadPage(
         thread=thread,
-        roots=roots,
-        posts=posts,
+        shared=shared,
+        rows=shared.rows[:PAGE],
         statement=statement,
         next_cursor=next_cursor,
+        depth_limit=depth_limit,
+        me=member_id,
         focus=focus,
-        first_unread_id=first_unread,
         last_read_post_id=last_read,
         topics=topics,
     )

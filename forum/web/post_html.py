@@ -8,7 +8,6 @@ pushes use the same code with an anonymous viewer, so a post looks the same push
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,6 +60,14 @@ class PostRenderer:
         self.can_reply = policy.can(actor, Action.REPLY, thread)
         self.can_moderate = policy.can(actor, Action.MODERATE, thread)
         self._memo: dict[tuple[Action, bool, bool, bool], bool] = {}
+        # Everything about the viewer that a post's HTML depends on, besides own/new/first.
+        self._viewer = (
+            self.can_reply,
+            self.can_moderate,
+            actor.is_member,
+            actor.signed_in,
+            self.show_versions,
+        )
 
     def _may(self, action: Action, post: Any) -> bool:
         own = self.actor.member_id is not None and post.author_id == self.actor.member_id
@@ -73,21 +80,42 @@ class PostRenderer:
             answer = self._memo[key] = policy.can(self.actor, action, probe)
         return answer
 
-    def tree(self, roots: Iterable[Any]) -> Markup:
-        parts: list[str] = []
-        for post in roots:
-            self._post(post, parts)
-        return Markup("".join(parts))  # noqa: S704 - every piece is escaped or sanitised HTML
+    def page(self, page: Any) -> Markup:
+        """A thread page's posts. Fragments are kept with the page's shared rows, so readers
+        of the same kind reuse them until the thread changes."""
+        fragments: dict[tuple[Any, ...], str] = page.shared.fragments
+        out: list[str] = []
+
+        def emit(row: Any) -> None:
+            replies = page.replies(row)
+            new = page.is_new(row)
+            own = self.actor.member_id is not None and row.author_id == self.actor.member_id
+            key = (row.id, self._viewer, own, new, new and row.id == self.first_unread)
+            head = fragments.get(key)
+            if head is None:
+                head = fragments[key] = self._head(row, new, len(replies), page.continues(row))
+            out.append(head)
+            if replies:
+                for child in replies:
+                    emit(child)
+                out.append("</ol></details></li>")
+            else:
+                out.append("</li>")
+
+        for root in page.roots:
+            emit(root)
+        return Markup("".join(out))  # noqa: S704 - every piece is escaped or sanitised HTML
 
     def one(self, post: Any) -> Markup:
-        parts: list[str] = []
-        self._post(post, parts)
-        return Markup("".join(parts))  # noqa: S704 - as above
+        """A single post without its replies (live pushes)."""
+        return Markup(self._head(post, True, 0, False) + "</li>")  # noqa: S704 - as above
 
-    def _post(self, post: Any, out: list[str]) -> None:
+    def _head(self, post: Any, new: bool, reply_count: int, continues: bool) -> str:
+        """A post's HTML up to its replies (or to its end, less the closing </li>)."""
+        out: list[str] = []
         pid = post.id
         classes = "post"
-        if post.is_new:
+        if new:
             classes += " is-new"
         if post.hidden:
             classes += " is-hidden"
@@ -98,7 +126,7 @@ class PostRenderer:
             f'<li class="{classes}" id="p{pid}" data-post="{pid}" data-path="{post.path}" '
             f'data-depth="{post.depth}" data-author="{post.author_id or ""}">'
         )
-        if post.is_new and pid == self.first_unread:
+        if new and pid == self.first_unread:
             out.append('<p class="new-divider" id="first-unread">New since your last visit</p>')
         out.append(
             f'<article class="post-body" aria-labelledby="pm{pid}">'
@@ -118,7 +146,7 @@ class PostRenderer:
             out.append(f' <a href="/p/{pid}/history" class="edited">edited</a>')
         if self.show_versions and post.statement_version:
             out.append(f' <span class="tag">answered version {int(post.statement_version)}</span>')
-        if post.is_new:
+        if new:
             out.append(' <span class="tag">new</span>')
         out.append("</header>")
         if post.deleted:
@@ -152,18 +180,15 @@ class PostRenderer:
                 out.append(f'<a href="/p/{pid}/moderate">Appeal</a>')
             out.append("</nav>")
         out.append("</article>")
-        if post.replies:
+        if reply_count:
             whose = f"@{escape(author.handle)}" if author is not None else "this post"
             out.append(
-                f'<details class="collapse" open><summary>{_plural(len(post.replies))} '
+                f'<details class="collapse" open><summary>{_plural(reply_count)} '
                 f'to {whose}</summary><ol class="replies">'
             )
-            for child in post.replies:
-                self._post(child, out)
-            out.append("</ol></details>")
-        elif post.continues:
+        elif continues:
             out.append(
                 f'<p class="continue"><a href="/t/{post.thread_id}/p/{pid}">Continue this '
                 f"thread ({_plural(post.child_count)}) →</a></p>"
             )
-        out.append("</li>")
+        return "".join(out)

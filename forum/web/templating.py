@@ -99,18 +99,14 @@ def render(
 def render_live_post(post: Post) -> str:
     """A post's <li> as every viewer may see it: rendered once per event for all sockets, with
     no per-viewer controls (the page's script adds those)."""
-    post.replies = []
-    post.is_new = True
-    post.continues = False
     return str(PostRenderer(Actor.anonymous(), post.thread).one(post))
 
 
 def render_thread_page(request: Request, page: ThreadPage, context: dict[str, Any]) -> HTMLResponse:
     ctx = request.state.ctx
     statement_version = page.statement.version if page.statement else None
-    posts_html = PostRenderer(ctx.actor, page.thread, page.first_unread_id, statement_version).tree(
-        page.roots
-    )
+    renderer = PostRenderer(ctx.actor, page.thread, page.first_unread_id, statement_version)
+    posts_html = renderer.page(page)
     return render(
         request,
         "thread.html",
