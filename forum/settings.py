@@ -59,4 +59,19 @@ class Settings:
             secret_key=secret,
             base_url=env.get("FORUM_BASE_URL", cls.base_url).rstrip("/"),
             signup=signup,  # type: ignore[arg-type]
+            post_rate=_rate(env, "FORUM_POST_RATE", cls.post_rate),
+            new_member_post_rate=_rate(env, "FORUM_NEW_MEMBER_POST_RATE",
+                                       cls.new_member_post_rate),
         )
+
+
+def _rate(env: Mapping[str, str], name: str, default: str) -> str:
+    """A `limits` rate such as "12/minute"; a malformed one is refused at start."""
+    value = env.get(name, default)
+    from limits import parse
+
+    try:
+        parse(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a rate like 12/minute") from None
+    return value
