@@ -164,6 +164,16 @@ def is_admin(actor: Actor) -> bool:
     return actor.is_member and actor.role == "admin"
 
 
+def is_admin_account(member: Member) -> bool:
+    """Whether a member holds the admin role: the forum keeps at least one active admin."""
+    return member.role == "admin"
+
+
+def is_convener_seat(seat: Any) -> bool:
+    """Whether a seat is an active convener's: a caucus keeps at least one."""
+    return seat.status == "active" and seat.role == "convener"
+
+
 def can_read_channel(actor: Actor, channel: Channel) -> bool:
     """A caucus channel is read by the caucus's active members only: no site role overrides it.
     An open channel is read by every active member, and by anyone when it is public."""
@@ -375,6 +385,14 @@ def _archive(actor: Actor, caucus: Caucus) -> bool:
 # Site rules --------------------------------------------------------------------------------
 
 
+def _see_profile(actor: Actor, member: Member | None = None) -> bool:
+    """Active members see each other's public profile (never their caucuses); a member still
+    waiting for approval is seen by admins only."""
+    if not actor.is_member:
+        return False
+    return member is None or member.status != "pending" or is_admin(actor)
+
+
 def _active(actor: Actor, _target: Any = None) -> bool:
     """Any active member may found a caucus and use their account."""
     return actor.is_member
@@ -486,8 +504,7 @@ _RULES: dict[Action, Any] = {
     Action.SUSPEND: _suspend,
     Action.REVIEW_SITE: _site_moderator,
     Action.REVIEW: _review_any,
-    # Active members see each other's public profile (never their caucuses).
-    Action.SEE_PROFILE: _active,
+    Action.SEE_PROFILE: _see_profile,
 }
 
 

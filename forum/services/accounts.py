@@ -349,7 +349,7 @@ async def set_role(ctx: Ctx, handle: str, role: str) -> Member:
     if role not in ROLES:
         raise Invalid(fields={"role": "Choose member, facilitator or admin."})
     member = await member_by_handle(handle)
-    if member.role == "admin" and role != "admin":
+    if policy.is_admin_account(member) and role != "admin":
         await _keep_an_admin(member)
     member.role = role
     await member.save(update_fields=["role"])
@@ -406,7 +406,7 @@ async def suspend(ctx: Ctx, handle: str, reason: str, days: int | None) -> Membe
         raise Invalid(fields={"days": "Between 1 and 3650 days, or leave empty for no end."})
     if member.status == "suspended":
         raise Invalid(f"@{member.handle} is already suspended.")
-    if member.role == "admin":
+    if policy.is_admin_account(member):
         await _keep_an_admin(member)
     async with in_transaction() as conn:
         member.status = "suspended"

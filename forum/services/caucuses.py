@@ -267,7 +267,7 @@ async def _decide(
         elif verb == "appoint":
             if seat is None or seat.status != "active":
                 raise Invalid(f"@{member.handle} must be a member of the caucus first.")
-            if seat.role == "convener":
+            if policy.is_convener_seat(seat):
                 raise Invalid(f"@{member.handle} is already a convener.")
             seat.role = "convener"
             await seat.save(using_db=tx.conn)
@@ -279,7 +279,7 @@ async def _decide(
 
 
 async def _remove_seat(tx: Tx, caucus: Caucus, seat: CaucusMembership, member_id: int) -> None:
-    if seat.status == "active" and seat.role == "convener":
+    if policy.is_convener_seat(seat):
         others = (
             await CaucusMembership.filter(caucus_id=caucus.id, role="convener", status="active")
             .exclude(id=seat.id)

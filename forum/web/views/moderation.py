@@ -214,7 +214,7 @@ async def profile(request: Request) -> Response:
     ctx = _ctx(request)
     policy.require(ctx.actor, Action.SEE_PROFILE)
     member = await accounts.member_by_handle(request.path_params["handle"])
-    if member.status == "pending" and not policy.can(ctx.actor, Action.ADMIN_MEMBERS):
+    if not policy.can(ctx.actor, Action.SEE_PROFILE, member):
         raise NotFound()
     return render(
         request,
