@@ -59,6 +59,19 @@ def _byline(paragraph: str, *, markdown: bool) -> str | None:
     return author or None
 
 
+def drop_repeated_leads(paragraphs: list[str]) -> list[str]:
+    """Drop a paragraph that only repeats the opening words of the one before it: WordPress
+    themes print a post's lead as a standfirst, and scrapes keep the leftover repeat (once a
+    glued paragraph is split off, all that remains of it is that truncated echo)."""
+    kept: list[str] = []
+    for paragraph in paragraphs:
+        words = paragraph.split()
+        if kept and len(words) >= 6 and kept[-1].split()[: len(words)] == words:
+            continue
+        kept.append(paragraph)
+    return kept
+
+
 def parse_text(data: bytes, *, name: str, default_author: str | None = None) -> list[StatementData]:
     """Import one statement from a UTF-8 text or markdown file.
 
@@ -93,7 +106,7 @@ def parse_text(data: bytes, *, name: str, default_author: str | None = None) -> 
         repaired: list[str] = []
         for paragraph in paragraphs:
             repaired.extend(repair_glued_paragraphs(paragraph))
-        paragraphs = [escape_markdown(paragraph) for paragraph in repaired]
+        paragraphs = [escape_markdown(paragraph) for paragraph in drop_repeated_leads(repaired)]
 
     body = "\n\n".join(paragraphs)
     problem = limit_problem(title, body)
