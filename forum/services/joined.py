@@ -51,13 +51,11 @@ class JoinedQuery:
                 else f"{self.parts[i].alias}.{name} AS c{n}"
                 for n, (i, name) in enumerate(self._columns)
             )
-            where = self.where
-            if dialect == "postgres":
-                n = 0
-                while "?" in where:
-                    n += 1
-                    where = where.replace("?", f"${n}", 1)
-            cached = self._sql[dialect] = f"SELECT {select} FROM {self.from_sql} WHERE {where}"
+            sql = f"SELECT {select} FROM {self.from_sql} WHERE {self.where}"
+            if dialect == "postgres":  # numbered parameters, in order, wherever they stand
+                pieces = sql.split("?")
+                sql = pieces[0] + "".join(f"${n}{rest}" for n, rest in enumerate(pieces[1:], 1))
+            cached = self._sql[dialect] = sql
         return cached
 
     async def first(self, params: list[Any]) -> tuple[Model | None, dict[str, Any]]:
