@@ -20,8 +20,8 @@ from starlette.applications import Starlette
 from forum.app import create_app
 from forum.db import apply_migrations
 from forum.models import Member
-from forum.services import post_rows
 from forum.security import PASSWORDS
+from forum.services import post_rows
 from forum.settings import Settings
 
 PASSWORD = "correct horse battery"

@@ -4,6 +4,7 @@ and bad frames. (Real servers and processes: tests/test_ws_processes.py.)"""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -16,6 +17,8 @@ from tortoise import Tortoise
 from forum.app import create_app
 from forum.db import tortoise_config
 from forum.models import Caucus, Event, Thread
+from forum.policy import Actor
+from forum.realtime import hub as hub_module
 from forum.services import channels
 from forum.settings import Settings
 from tests.conftest import BASE, PASSWORD, make_member
@@ -278,3 +281,90 @@ def test_suspension_ends_an_open_socket(client: TestClient) -> None:
             for _ in range(5):
                 ws.receive_json()
         assert ended.value.code == 4001
+
+
+# ---- the hub's delivery, without a server: eager sends, a slow socket, the heartbeat ----------
+
+
+def _bare_hub() -> hub_module.Hub:
+    async def load_actor(client: hub_module.Client) -> Actor | None:
+        return None
+
+    return hub_module.Hub(render_post=lambda post: "", load_actor=load_actor)
+
+
+def _member_socket(
+    hub: hub_module.Hub, sent: list[Any], closes: list[tuple[int, str]], gate: asyncio.Event
+) -> hub_module.Client:
+    async def send(message: dict[str, Any]) -> None:
+        await gate.wait()  # a paused transport while the gate is closed
+        sent.append(json.loads(message["text"]))
+
+    async def close(code: int, reason: str) -> None:
+        closes.append((code, reason))
+
+    client = hub_module.Client(Actor(member_id=7, role="member", status="active"), send, close)
+    hub.add(client)
+    client.seqs["member:7"] = 0
+    hub.by_topic["member:7"] = {client}
+    hub.targets["member:7"] = ("member", 7)
+    return client
+
+
+def _event(seq: int) -> dict[str, Any]:
+    return {"topic": "member:7", "seq": seq, "kind": "note", "data": {"n": seq}}
+
+
+async def test_frames_go_out_at_once_and_queue_in_order_behind_a_slow_send() -> None:
+    hub = _bare_hub()
+    sent: list[Any] = []
+    closes: list[tuple[int, str]] = []
+    gate = asyncio.Event()
+    gate.set()
+    client = _member_socket(hub, sent, closes, gate)
+    await hub.dispatch(_event(1))
+    assert [f["seq"] for f in sent] == [1] and client.drain is None  # sent in the fan-out itself
+    gate.clear()
+    limit = hub_module.QUEUE_LIMIT
+    for seq in range(2, limit + 3):  # one in flight, then a full backlog
+        await hub.dispatch(_event(seq))
+    assert client.drain is not None and not closes and not client.closed
+    await hub.dispatch(_event(1))  # a duplicate is dropped, not queued
+    await hub.dispatch(_event(limit + 3))  # one too many: the socket is closed as too slow
+    await asyncio.sleep(0)
+    assert closes == [(1013, "too slow")] and client.closed
+    assert "member:7" not in hub.by_topic and hub.timer is None
+    gate.set()
+    await client.drain
+    assert [f["seq"] for f in sent] == list(range(1, limit + 3))  # in order, nothing lost
+    assert client.backlog is None
+
+
+async def test_a_failed_send_marks_the_socket_closed() -> None:
+    hub = _bare_hub()
+
+    async def send(message: dict[str, Any]) -> None:
+        raise ConnectionError("gone")
+
+    async def close(code: int, reason: str) -> None:
+        return None
+
+    client = hub_module.Client(Actor.anonymous(), send, close)
+    hub.add(client)
+    client.offer('{"op": "pong"}')
+    assert client.closed and client.drain is None
+    hub.remove(client)
+    assert hub.count == 0 and hub.timer is None
+
+
+async def test_one_timer_pings_every_socket(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hub_module, "HEARTBEAT", 0.05)
+    hub = _bare_hub()
+    gate = asyncio.Event()
+    gate.set()
+    sent: list[Any] = []
+    client = _member_socket(hub, sent, [], gate)
+    await asyncio.sleep(0.2)
+    assert {"op": "ping"} in sent
+    hub.remove(client)
+    assert hub.timer is None

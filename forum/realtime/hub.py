@@ -1,10 +1,14 @@
 """Fan-out of live events to this process's websockets, gated by the policy at every delivery.
 
 One broker subscription per process feeds `Hub.dispatch`. Each event's HTML is rendered once
-per process. Each socket has a bounded queue drained by its own sender task; a socket too slow
-to drain is closed (its client reconnects and catches up from the Event table). Sequence
-numbers are tracked per socket and topic: duplicates are dropped and gaps are filled from the
-table before delivery, so neither a lost broker message nor a reconnect loses anything.
+per process, and its frame is built once for every socket. A frame goes out at once, in the
+fan-out loop itself, while its socket is idle; only while a send is in flight (the socket's
+transport is paused because its reader is slow) do frames wait in that socket's bounded
+backlog, drained by a task that exists only then. A socket too slow to drain is closed (its
+client reconnects and catches up from the Event table). Sequence numbers are tracked per socket
+and topic: duplicates are dropped and gaps are filled from the table before delivery, so
+neither a lost broker message nor a reconnect loses anything. One timer pings every socket of
+the process every HEARTBEAT seconds, a slice of the sockets at each tick.
 """
 
 from __future__ import annotations
@@ -13,9 +17,13 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any
+
+from websockets.frames import Frame as WsFrame
+from websockets.frames import Opcode
+from websockets.protocol import OPEN as WS_OPEN
 
 from forum import policy
 from forum.models import Channel, Event, Post, Thread
@@ -27,9 +35,13 @@ log = logging.getLogger("forum.realtime")
 QUEUE_LIMIT = 256
 REPLAY_LIMIT = 500
 MAX_TOPICS = 50
+HEARTBEAT = 25.0  # seconds between two pings on one socket
+BEAT_SLOTS = 25  # the sockets are pinged in this many slices, one per HEARTBEAT / BEAT_SLOTS
 
+Message = dict[str, Any]
 Render = Callable[[Post], str]
-Send = Callable[[str], Awaitable[None]]
+# The socket's ASGI `send`: takes {"type": "websocket.send", "text": ...} messages.
+Send = Callable[[Message], Coroutine[Any, Any, None]]
 Close = Callable[[int, str], Coroutine[Any, Any, None]]
 LoadActor = Callable[["Client"], Awaitable[Actor | None]]
 
@@ -38,39 +50,186 @@ POST_KINDS = frozenset(
 )
 
 
-@dataclass(eq=False)
-class Client:
-    """One websocket: who it is, what it follows, and its outgoing queue."""
+class Out:
+    """One outgoing text frame, built once however many sockets it goes to: the ASGI message,
+    and (on first use) its bytes on the wire."""
 
-    actor: Actor
-    send: Send
-    close: Close
-    session_id: int | None = None
-    # topic -> (kind, target) where target is the Thread/Channel object or the member id
-    topics: dict[str, tuple[str, Any]] = field(default_factory=dict)
-    last_seq: dict[str, int] = field(default_factory=dict)
-    queue: asyncio.Queue[str | None] = field(
-        default_factory=lambda: asyncio.Queue(maxsize=QUEUE_LIMIT)
+    __slots__ = ("_wire", "message")
+
+    def __init__(self, text: str) -> None:
+        self.message: Message = {"type": "websocket.send", "text": text}
+        self._wire: bytes | None = None
+
+    @property
+    def wire(self) -> bytes:
+        if self._wire is None:
+            # As the server's websockets protocol frames it: FIN, text, unmasked.
+            data = self.message["text"].encode()
+            self._wire = WsFrame(Opcode.TEXT, data).serialize(mask=False)
+        return self._wire
+
+
+PING = Out(json.dumps({"op": "ping"}))
+
+
+class Client:
+    """One websocket: who it is, what it follows (topic -> last seq delivered), and the frames
+    waiting behind a send that could not finish at once."""
+
+    __slots__ = (
+        "_close",
+        "actor",
+        "backlog",
+        "beat",
+        "closed",
+        "direct",
+        "drain",
+        "send",
+        "seqs",
+        "session_id",
     )
-    closed: bool = False
+
+    def __init__(
+        self, actor: Actor, send: Send, close: Close, session_id: int | None = None
+    ) -> None:
+        self.actor = actor
+        self.send = send
+        self._close = close
+        self.session_id = session_id
+        self.seqs: dict[str, int] = {}
+        # None while idle: frames are sent at once. A deque while a send is in flight.
+        self.backlog: deque[Out] | None = None
+        self.drain: asyncio.Task[None] | None = None
+        self.beat = -1  # the heartbeat slice this socket is in while the hub has it
+        self.closed = False
+        self.direct = _direct(send)
+
+    async def close(self, code: int, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await self._close(code, reason)
 
     def offer(self, frame: str) -> bool:
-        """Queue a frame; False when the socket is too slow to keep up."""
+        """Send a frame; False when the socket is too slow to keep up."""
+        return self.push(Out(frame))
+
+    def push(self, out: Out) -> bool:
         if self.closed:
             return True
+        backlog = self.backlog
+        if backlog is not None:
+            if len(backlog) >= QUEUE_LIMIT:
+                return False
+            backlog.append(out)
+            return True
+        proto = self.direct
+        if proto is not None and _writable(proto):
+            proto.transport.write(out.wire)
+            return True
+        # Step the send coroutine here, outside any task: a socket whose transport takes the
+        # bytes finishes in this one step, with no task, queue or wakeup per frame.
+        coro = self.send(out.message)
         try:
-            self.queue.put_nowait(frame)
-        except asyncio.QueueFull:
-            return False
+            waiting = coro.send(None)
+        except StopIteration:
+            return True
+        except Exception as exc:  # the socket is gone; its receive loop cleans up
+            log.debug("send failed: %r", exc)
+            self.closed = True
+            return True
+        # The transport is paused: finish this send in a task and queue what follows behind it.
+        self.backlog = deque()
+        self.drain = asyncio.get_running_loop().create_task(self._drain(_Resume(coro, waiting)))
         return True
 
-    async def run_sender(self) -> None:
-        # A serial send loop per socket: measured faster than gathering sends over thousands.
+    async def _drain(self, first: _Resume) -> None:
+        try:
+            await first
+            while self.backlog:
+                await self.send(self.backlog.popleft().message)
+        except Exception as exc:
+            log.debug("send failed: %r", exc)
+            self.closed = True
+        finally:
+            self.backlog = None
+            self.drain = None
+
+
+class _Resume:
+    """Await the rest of a coroutine that was started outside a task and then had to wait for
+    `waiting` (what it yielded): the task awaiting this drives it from there on."""
+
+    __slots__ = ("coro", "waiting")
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], waiting: Any) -> None:
+        self.coro = coro
+        self.waiting = waiting
+
+    def __await__(self) -> Generator[Any, None, None]:
+        coro, waiting = self.coro, self.waiting
+        self.waiting = None
         while True:
-            frame = await self.queue.get()
-            if frame is None:
-                return
-            await self.send(frame)
+            try:
+                yield waiting
+            except BaseException as exc:  # cancellation reaches the coroutine's own await
+                try:
+                    waiting = coro.throw(exc)
+                except StopIteration:
+                    return
+            else:
+                try:
+                    waiting = coro.send(None)
+                except StopIteration:
+                    return
+
+
+# ---- uvicorn's websockets-sansio socket, written to directly ------------------------------
+#
+# Fan-out's cost per socket is mostly the ASGI send: a coroutine, an Event wait, the websockets
+# protocol building and serialising a Frame of the same text for every socket. When `send` is
+# uvicorn's WebSocketsSansIOProtocol.send, a frame is written as the same bytes straight to its
+# transport, but only in the state where that send would do exactly this (open, writable, no
+# extension such as permessage-deflate); in any other state, and with any other server, the
+# ASGI send is used.
+
+_DIRECT_ATTRS = (
+    "transport",
+    "writable",
+    "disconnected",
+    "close_sent",
+    "handshake_complete",
+    "initial_response",
+    "conn",
+)
+_CONN_ATTRS = ("state", "extensions", "debug", "expect_continuation_frame")
+
+
+def _direct(send: Send) -> Any:
+    """uvicorn's protocol object behind `send`, or None for any other server (or a uvicorn
+    whose protocol no longer has the state `_writable` reads: re-check this on upgrades)."""
+    proto: Any = getattr(send, "__self__", None)
+    if type(proto).__name__ != "WebSocketsSansIOProtocol" or send.__name__ != "send":
+        return None
+    if not all(hasattr(proto, name) for name in _DIRECT_ATTRS):
+        return None
+    conn = proto.conn
+    if not all(hasattr(conn, name) for name in _CONN_ATTRS):
+        return None
+    return proto
+
+
+def _writable(proto: Any) -> bool:
+    conn = proto.conn
+    return bool(
+        proto.writable.is_set()
+        and not proto.disconnected
+        and not proto.close_sent
+        and proto.handshake_complete
+        and proto.initial_response is None
+        and conn.state is WS_OPEN
+        and not conn.extensions
+        and not conn.debug
+        and not conn.expect_continuation_frame
+    )
 
 
 class Hub:
@@ -79,19 +238,35 @@ class Hub:
         self.load_actor = load_actor
         self.by_topic: dict[str, set[Client]] = {}
         self.by_member: dict[int, set[Client]] = {}
-        self.clients: set[Client] = set()
+        # topic -> (kind, target): the Thread or Channel (or member id) the policy is asked
+        # about, shared by every socket of the topic and refreshed by each subscribe.
+        self.targets: dict[str, tuple[str, Any]] = {}
+        self.beats: list[set[Client]] = [set() for _ in range(BEAT_SLOTS)]
+        self.beat = 0
+        self.count = 0
+        self.timer: asyncio.TimerHandle | None = None
 
     # ---- sockets -------------------------------------------------------------------------
 
     def add(self, client: Client) -> None:
-        self.clients.add(client)
+        self.count += 1
+        # The slice just pinged: this socket's first ping comes a whole HEARTBEAT later.
+        client.beat = self.beat
+        self.beats[self.beat].add(client)
         if client.actor.member_id is not None:
             self.by_member.setdefault(client.actor.member_id, set()).add(client)
+        if self.timer is None:
+            self.timer = asyncio.get_running_loop().call_later(
+                HEARTBEAT / BEAT_SLOTS, self._heartbeat
+            )
 
     def remove(self, client: Client) -> None:
         client.closed = True
-        self.clients.discard(client)
-        for topic in list(client.topics):
+        if client.beat >= 0:
+            self.beats[client.beat].discard(client)
+            client.beat = -1
+            self.count -= 1
+        for topic in list(client.seqs):
             self._drop(client, topic)
         if client.actor.member_id is not None:
             peers = self.by_member.get(client.actor.member_id)
@@ -99,22 +274,29 @@ class Hub:
                 peers.discard(client)
                 if not peers:
                     del self.by_member[client.actor.member_id]
-        with contextlib.suppress(asyncio.QueueFull):
-            client.queue.put_nowait(None)
+        if not self.count and self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def _heartbeat(self) -> None:
+        self.beat = (self.beat + 1) % BEAT_SLOTS
+        for client in list(self.beats[self.beat]):
+            client.push(PING)
+        self.timer = asyncio.get_running_loop().call_later(HEARTBEAT / BEAT_SLOTS, self._heartbeat)
 
     def _drop(self, client: Client, topic: str) -> None:
-        client.topics.pop(topic, None)
-        client.last_seq.pop(topic, None)
+        client.seqs.pop(topic, None)
         peers = self.by_topic.get(topic)
         if peers is not None:
             peers.discard(client)
             if not peers:
                 del self.by_topic[topic]
+                self.targets.pop(topic, None)
 
     async def subscribe(
         self, client: Client, topic: str, after: int | None
     ) -> dict[str, Any] | None:
-        """Follow a topic from `after`: queue {"op": "subscribed"}, then the missed events, then
+        """Follow a topic from `after`: send {"op": "subscribed"}, then the missed events, then
         live ones. Returns the error or reset answer instead; missing and unreadable topics
         answer alike."""
         parsed = parse_topic(topic)
@@ -130,7 +312,7 @@ class Hub:
                 "topic": topic,
                 "message": "There is no such topic, or you cannot follow it.",
             }
-        if topic not in client.topics and len(client.topics) >= MAX_TOPICS:
+        if topic not in client.seqs and len(client.seqs) >= MAX_TOPICS:
             return {
                 "op": "error",
                 "code": "too_many_topics",
@@ -155,9 +337,11 @@ class Hub:
             )
             if not oldest or int(oldest[0]) > after + 1:  # type: ignore[call-overload]
                 return {"op": "reset", "topic": topic}
-        client.topics[topic] = parsed[0], target
-        client.last_seq[topic] = after
+        if client.closed:
+            return None
+        client.seqs[topic] = after
         self.by_topic.setdefault(topic, set()).add(client)
+        self.targets[topic] = parsed[0], target
         client.offer(json.dumps({"op": "subscribed", "topic": topic, "seq": after}))
         await self._fill(client, topic, current)
         return None
@@ -176,39 +360,45 @@ class Hub:
         if not isinstance(topic, str) or topic not in self.by_topic:
             return
         seq = int(message.get("seq", 0))
-        frame: str | None = None
+        out: Out | None = None
+        behind: list[Client] = []
         for client in list(self.by_topic.get(topic, ())):
-            last = client.last_seq.get(topic, 0)
-            if seq <= last:
+            last = client.seqs.get(topic)
+            if last is None or seq <= last:
                 continue
             if seq > last + 1:
-                await self._fill(client, topic, seq)  # fills up to and including seq
+                behind.append(client)
                 continue
-            if frame is None:
-                frame = await self._frame(message)
-            self._deliver(client, topic, seq, frame)
+            if out is None:
+                out = Out(await self._frame(message))
+            self._deliver(client, topic, seq, out)
+        # Sockets with a gap catch up from the table (up to and including seq), after the
+        # sockets that are in step got the event.
+        for client in behind:
+            await self._fill(client, topic, seq)
 
-    def _deliver(self, client: Client, topic: str, seq: int, frame: str) -> None:
-        kind, target = client.topics.get(topic, (None, None))
+    def _deliver(self, client: Client, topic: str, seq: int, out: Out) -> None:
         # Strictly in order: a frame that is not the next one was delivered already or will be
         # by the fill that is covering its gap.
-        if kind is None or seq != client.last_seq.get(topic, 0) + 1:
+        entry = self.targets.get(topic)
+        if entry is None or seq != client.seqs.get(topic, -1) + 1:
             return
+        kind, target = entry
         # The policy is asked again at every delivery, not only at subscribe.
         if not policy.topic_readable(client.actor, kind, target):
             self._drop(client, topic)
             client.offer(json.dumps({"op": "revoked", "topic": topic}))
             return
-        client.last_seq[topic] = seq
-        if not client.offer(frame):
+        client.seqs[topic] = seq
+        if not client.push(out):
             log.info("closing a socket too slow to keep up")
             self.remove(client)
             asyncio.get_running_loop().create_task(client.close(1013, "too slow"))
 
     async def _fill(self, client: Client, topic: str, upto: int) -> None:
         """Deliver this client's missing events of a topic from the table, in order."""
-        last = client.last_seq.get(topic, 0)
-        if upto <= last:
+        last = client.seqs.get(topic)
+        if last is None or upto <= last:
             return
         events = (
             await Event.filter(topic=topic, seq__gt=last, seq__lte=upto)
@@ -227,7 +417,7 @@ class Hub:
                 "data": event.payload,
             }
             frame = await self._frame(message)
-            self._deliver(client, topic, event.seq, frame)
+            self._deliver(client, topic, event.seq, Out(frame))
 
     async def resync(self) -> None:
         """After a broker (re)connection: bring every followed topic up to date from the table."""
@@ -270,18 +460,23 @@ class Hub:
         of their sockets is, close those whose session ended, and narrow the rest."""
         for client in list(self.by_member.get(member_id, ())):
             actor = await self.load_actor(client)
+            if client.closed:
+                continue
             if actor is None:
                 self.remove(client)
                 await client.close(4001, "session ended")
                 continue
             client.actor = actor
-            for topic, (kind, _old) in list(client.topics.items()):
-                fresh = await _load_target(parse_topic(topic))
-                if fresh is None or not policy.topic_readable(actor, kind, fresh):
+            for topic in list(client.seqs):
+                parsed = parse_topic(topic)
+                fresh = await _load_target(parsed)
+                if topic not in client.seqs or parsed is None:
+                    continue
+                if fresh is None or not policy.topic_readable(actor, parsed[0], fresh):
                     self._drop(client, topic)
                     client.offer(json.dumps({"op": "revoked", "topic": topic}))
                 else:
-                    client.topics[topic] = kind, fresh
+                    self.targets[topic] = parsed[0], fresh
 
 
 async def _load_target(parsed: tuple[str, int] | None) -> Any:

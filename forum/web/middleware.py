@@ -15,6 +15,8 @@ from forum.services import accounts
 from forum.services.context import Ctx, Services
 
 SESSION_COOKIE = "forum_session"
+# Scope key: the server's own `send` of a websocket, for the hub's frames (see forum.web.ws).
+SOCKET_SEND = "forum.socket_send"
 ANON_CSRF_COOKIE = "forum_csrf"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -78,7 +80,17 @@ class ForumMiddleware:
         self.services = services
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        if scope["type"] == "websocket":
+            # No security headers on sockets: they belong to HTTP responses, and a socket's
+            # messages are never `http.response.start`, so `send` is passed on unwrapped.
+            ctx = await self._socket_ctx(scope, send)
+            if ctx is not None:
+                scope.setdefault("state", {})["ctx"] = ctx
+                scope[SOCKET_SEND] = send
+                del ctx  # this frame lasts as long as the socket: keep nothing of its own
+                await self.app(scope, receive, send)
+            return
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
@@ -139,6 +151,29 @@ class ForumMiddleware:
             await self.app(scope, receive, send_with_headers)
         except BodyTooLarge:
             await self._refuse(request, 413, send_with_headers)
+
+    async def _socket_ctx(self, scope: Scope, send: Send) -> Ctx | None:
+        """Who is asking on a websocket (session cookie, or an API token under /api/); None
+        when a token is refused (the socket is closed with 1008 before it is accepted)."""
+        headers = Headers(scope=scope)
+        ctx = Ctx(services=self.services, address=_address(scope))
+        auth = headers.get("authorization", "")
+        if auth.lower().startswith("bearer ") and scope["path"].startswith("/api/"):
+            member = await accounts.api_token_member(auth[7:].strip())
+            if member is None:
+                await send({"type": "websocket.close", "code": 1008})
+                return None
+            ctx.member = member
+            ctx.via_token = True
+            ctx.actor = await accounts.load_actor(member)
+        else:
+            cookies = _cookies(headers)
+            session = await accounts.session_for(self.services, cookies.get(SESSION_COOKIE))
+            if session is not None:
+                ctx.session = session
+                ctx.member = session.member
+                ctx.actor = await accounts.load_actor(ctx.member)
+        return ctx
 
     async def _refuse(
         self, request: HTTPConnection, status: int, send: Send, message: str | None = None

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import time
+from dataclasses import replace
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -21,11 +22,11 @@ from forum.realtime.hub import Client, Hub
 from forum.services import accounts
 from forum.services.context import Ctx
 from forum.web.access import access
+from forum.web.middleware import SOCKET_SEND
 
 MAX_FRAME = 4096
 # Token bucket: a burst of 40 frames, refilled at 20 a second.
 BURST, RATE = 40.0, 20.0
-HEARTBEAT = 25.0
 
 
 def _allowed_origin(ws: WebSocket, base_url: str) -> bool:
@@ -56,26 +57,10 @@ async def load_actor_for(client: Client) -> Actor | None:
 
 @access("anyone")
 async def live(ws: WebSocket) -> None:
-    ctx: Ctx = ws.state.ctx
     hub: Hub = ws.app.state.hub
-    if not _allowed_origin(ws, ctx.settings.base_url):
-        await ws.close(code=1008)
+    client = await _open(ws, hub)
+    if client is None:
         return
-    await ws.accept()
-
-    async def close(code: int, reason: str) -> None:
-        with contextlib.suppress(Exception):
-            await ws.close(code=code, reason=reason)
-
-    client = Client(
-        actor=ctx.actor,
-        send=ws.send_text,
-        close=close,
-        session_id=ctx.session.id if ctx.session else None,
-    )
-    hub.add(client)
-    sender = asyncio.create_task(client.run_sender())
-    beat = asyncio.create_task(_heartbeat(client))
     tokens, stamp = BURST, time.monotonic()
     try:
         while not client.closed:
@@ -91,25 +76,46 @@ async def live(ws: WebSocket) -> None:
             if tokens < 1:
                 client.offer(_error("flood", "Too many frames; reconnect more gently."))
                 await asyncio.sleep(0.05)
-                await close(1008, "flood")
+                await client.close(1008, "flood")
                 break
             tokens -= 1
             if len(text) > MAX_FRAME:
                 client.offer(_error("too_large", f"Frames are at most {MAX_FRAME} bytes."))
                 await asyncio.sleep(0.05)
-                await close(1009, "frame too large")
+                await client.close(1009, "frame too large")
                 break
             await _handle(hub, client, text)
     except WebSocketDisconnect:
         pass
     finally:
         hub.remove(client)
-        beat.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.wait_for(sender, timeout=1)
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await beat
+        drain = client.drain  # frames still queued behind a slow send get a second to go out
+        if drain is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(drain, timeout=1)
+
+
+async def _open(ws: WebSocket, hub: Hub) -> Client | None:
+    """Check the Origin, accept, and register the socket with the hub. Only the actor and the
+    session id outlive this call: the request's session and member objects are not kept."""
+    ctx: Ctx = ws.state.ctx
+    if not _allowed_origin(ws, ctx.settings.base_url):
+        await ws.close(code=1008)
+        return None
+    await ws.accept()
+    client = Client(
+        actor=ctx.actor,
+        # The server's own send when the middleware handed it over: frames skip Starlette's
+        # per-message wrappers (the socket is accepted, so they have nothing left to check).
+        send=ws.scope.get(SOCKET_SEND) or ws.send,
+        close=ws.close,
+        session_id=ctx.session.id if ctx.session else None,
+    )
+    # The socket outlives the request that opened it: keep its actor, not its Session and
+    # Member objects.
+    ws.state.ctx = replace(ctx, session=None, member=None)
+    hub.add(client)
+    return client
 
 
 async def _handle(hub: Hub, client: Client, text: str) -> None:
@@ -144,10 +150,3 @@ async def _handle(hub: Hub, client: Client, text: str) -> None:
         return
     else:
         client.offer(_error("unknown_op", "Known ops: subscribe, unsubscribe, ping."))
-
-
-async def _heartbeat(client: Client) -> None:
-    ping = json.dumps({"op": "ping"})
-    while not client.closed:
-        await asyncio.sleep(HEARTBEAT)
-        client.offer(ping)
