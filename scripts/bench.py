@@ -843,6 +843,28 @@ async def m_soak(bench: Bench) -> Result:
     )
 
 
+async def m_survival(bench: Bench) -> Result:
+    """Steady posting and websocket followers on two app processes through kill -9, a Redis
+    restart and a graceful restart; always PostgreSQL + a private redis-server."""
+    import bench_survival
+
+    reason = await bench_survival.unavailable()
+    if reason:
+        raise Skip(f"needs PostgreSQL + redis-server: {reason}")
+    shape = bench_survival.FULL if bench.args.soak else bench_survival.SHORT
+    ds = await bench.pg()
+    note(f"survival: {shape.duration:.0f}s, {shape.cycles} fault cycle(s)")
+    out = await bench_survival.drive(ds, bench.workdir, shape, note)
+    return Result(
+        "survival",
+        "pass" if out["ok"] else "FAIL",
+        out["value"],
+        GOALS["survival"],
+        out["how"],
+        out["data"],
+    )
+
+
 # ---- the run -------------------------------------------------------------------------------
 
 Measure = Callable[[Bench], Awaitable[Result | None]]
@@ -857,8 +879,10 @@ MEASURES: dict[str, tuple[Measure, float]] = {
     "ws_fanout_1k": (m_ws_fanout_1k, 150),
     "ws_fanout_5k": (m_ws_fanout_5k, 200),
     "soak": (m_soak, 240),  # --soak: SOAK_LIMIT
+    "survival": (m_survival, 240),  # --soak: SURVIVAL_LIMIT
 }
 SOAK_LIMIT = 600
+SURVIVAL_LIMIT = 420
 GOALS = {
     "queries_per_page": "equal, <= 6",
     "thread_cpu_ratio": "<= 25",
@@ -869,6 +893,7 @@ GOALS = {
     "ws_fanout_5k": "p99 <= 200 ms",
     "ws_idle_memory": "<= 32 KiB/socket",
     "soak": "0 err, p99 < 250 ms, 0 missing",
+    "survival": "0 lost, 0 doubled, 0 missing",
 }
 
 
@@ -968,6 +993,8 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, Any], list[Result]]:
             fn, limit = MEASURES[name]
             if name == "soak" and args.soak:
                 limit = SOAK_LIMIT
+            if name == "survival" and args.soak:
+                limit = SURVIVAL_LIMIT
             note(f"{name} ...")
             t0 = time.perf_counter()
             try:
@@ -1023,7 +1050,7 @@ def main() -> None:
         action="store_true",
         help="soak: 2,000 members for 2 minutes (each with a session and a websocket on one "
         "of 20 threads, reading its page every 30 s and posting once a minute); without it, "
-        "200 members for 20 s",
+        "200 members for 20 s. survival: 60 s with two fault cycles; without it, 25 s and one",
     )
     parser.add_argument(
         "--profile",
