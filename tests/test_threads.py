@@ -361,3 +361,20 @@ async def test_thread_page_costs_the_same_queries_for_10_or_1000_posts(
     # First visits write a read marker; later visits write nothing.
     assert counts[0] == counts[1] and counts[2] == counts[3]
     assert counts[0] <= 6, queries
+
+
+async def test_two_tabs_opening_a_thread_at_once_both_load(app: Starlette) -> None:
+    import asyncio
+
+    await make_channel()
+    alice = await signed_in(app, "alice")
+    bob = await signed_in(app, "bob")
+    made = await post_form(
+        alice, "/c/general/threads", {"title": "T", "body": "b"}, page="/c/general/new"
+    )
+    tid = int(made.headers["location"].rsplit("/", 1)[1])
+    pages = await asyncio.gather(*(bob.get(f"/t/{tid}") for _ in range(6)))
+    assert [p.status_code for p in pages] == [200] * 6
+    from forum.models import ReadMarker
+
+    assert await ReadMarker.filter(member__handle_key="bob", thread_id=tid).count() == 1

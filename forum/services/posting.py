@@ -16,7 +16,7 @@ from forum.models.threads import MAX_DEPTH, PATH_SEGMENT
 from forum.policy import Action
 from forum.realtime.events import Tx, unit_of_work
 from forum.rendering import RENDERER_VERSION, extract_mentions, render_markdown
-from forum.services import access, notifications, search_index
+from forum.services import access, notifications, search_index, threads
 from forum.services.context import Ctx
 
 MAX_BODY = 50_000
@@ -175,15 +175,7 @@ async def _insert_post(
         .using_db(conn)
         .exists()
     ):
-        updated = (
-            await ReadMarker.filter(member_id=member.id, thread_id=thread.id)
-            .using_db(conn)
-            .update(last_read_post_id=post.id)
-        )
-        if not updated:
-            await ReadMarker.create(
-                member_id=member.id, thread_id=thread.id, last_read_post_id=post.id, using_db=conn
-            )
+        await threads.mark_read(member.id, thread.id, post.id, conn)
     data = {
         "post_id": post.id,
         "parent_id": post.parent_id,

@@ -11,9 +11,12 @@ from copy import copy
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+
 from forum import policy
 from forum.errors import NotFound
-from forum.models import Caucus, Channel, Member, Post, ReadMarker, Statement, Thread
+from forum.models import Caucus, Channel, Member, Post, Statement, Thread
 from forum.models.threads import MAX_DEPTH, PATH_SEGMENT
 from forum.policy import Action
 from forum.services import access, post_rows
@@ -119,7 +122,6 @@ async def thread_page(
     thread = found_thread if isinstance(found_thread, Thread) else None
     if thread is None or not policy.can(ctx.actor, Action.READ, thread):
         raise NotFound()
-    marker_id = marker.get("id")
     last_read = int(marker.get("last_read_post_id") or 0)
 
     focus = None
@@ -140,12 +142,7 @@ async def thread_page(
     next_cursor = shared.rows[PAGE - 1].path if len(shared.rows) > PAGE else None
 
     if member_id is not None and thread.last_post_id > last_read:
-        if marker_id is None:
-            await ReadMarker.create(
-                member_id=member_id, thread_id=thread.id, last_read_post_id=thread.last_post_id
-            )
-        else:
-            await ReadMarker.filter(id=marker_id).update(last_read_post_id=thread.last_post_id)
+        await mark_read(member_id, thread.id, thread.last_post_id)
     statement = thread.statement if thread.statement_id else None
     topics = [(f"thread:{thread.id}", thread.event_seq)]
     if ctx.member is not None:
@@ -188,3 +185,24 @@ async def permalink(ctx: Ctx, post_id: int) -> str:
     parent = await Post.filter(thread_id=thread_id, path=top).first()
     anchor = parent.id if parent else post.id
     return f"/t/{thread_id}/p/{anchor}#p{post.id}"
+
+
+async def mark_read(
+    member_id: int, thread_id: int, post_id: int, conn: BaseDBAsyncClient | None = None
+) -> None:
+    """Move a reader's marker forward to `post_id` (never back). One statement, so two tabs
+    opening the same thread at once cannot both try to create the marker."""
+    conn = conn or connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        sql = (
+            "INSERT INTO read_marker (member_id, thread_id, last_read_post_id) VALUES ($1, $2, $3) "
+            "ON CONFLICT (member_id, thread_id) DO UPDATE SET last_read_post_id = "
+            "GREATEST(read_marker.last_read_post_id, excluded.last_read_post_id)"
+        )
+    else:
+        sql = (
+            "INSERT INTO read_marker (member_id, thread_id, last_read_post_id) VALUES (?, ?, ?) "
+            "ON CONFLICT (member_id, thread_id) DO UPDATE SET last_read_post_id = "
+            "max(read_marker.last_read_post_id, excluded.last_read_post_id)"
+        )
+    await conn.execute_query(sql, [member_id, thread_id, post_id])
