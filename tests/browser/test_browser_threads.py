@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.browser.conftest import assert_accessible, new_page, server_log, sign_in, start_server
+from tests.browser.conftest import assert_accessible, new_page, sign_in
 from tests.servers import AppProcess
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[AppProcess]:
-    app = start_server(tmp_path)
-    try:
-        yield app
-    finally:
-        app.stop()
-        print(server_log(app))  # shown by pytest only when the test failed
+def server(live_server: AppProcess) -> AppProcess:
+    return live_server
 
 
 async def test_reply_collapse_and_the_unread_divider(

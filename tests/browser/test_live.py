@@ -5,8 +5,6 @@ catches up, and a draft survives a reload but not a successful post."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Locator, Page, expect
@@ -14,9 +12,7 @@ from playwright.async_api import Browser, Locator, Page, expect
 from tests.browser.conftest import (
     assert_accessible,
     new_page,
-    server_log,
     sign_in,
-    start_server,
 )
 from tests.servers import AppProcess
 
@@ -26,13 +22,8 @@ CONNECTED = "() => window.forumLive?.socket?.readyState === WebSocket.OPEN"
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[AppProcess]:
-    app = start_server(tmp_path)
-    try:
-        yield app
-    finally:
-        app.stop()
-        print(server_log(app))  # shown by pytest only when the test failed
+def server(live_server: AppProcess) -> AppProcess:
+    return live_server
 
 
 async def member_page(browser: Browser, server: AppProcess, handle: str) -> Page:
