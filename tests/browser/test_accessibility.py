@@ -41,3 +41,30 @@ async def test_signed_in_pages(live_server: AppProcess, page: Page) -> None:
     await page.get_by_role("button", name="Create invite link").click()
     await expect(page.locator("#invite-link")).to_be_visible()
     await assert_accessible(page, "admin members page with an invite link")
+
+
+async def test_discussion_caucus_and_moderation_pages(live_server: AppProcess, page: Page) -> None:
+    await sign_in(page, live_server, "fran")
+    pages = {
+        "/channels": "Channels",
+        "/c/statements": "Statements",
+        "/c/general/new": "Start a thread in General",
+        "/t/1/reply": "Reply to “On the dissolution of the ISO”",
+        "/search?q=caucus": "Search",
+        "/notifications": "Notifications",
+        "/caucuses": "Caucuses",
+        "/moderation/log": "Moderation log",
+        "/review": "Review queue",
+        "/t/1/moderate": "Moderate “On the dissolution of the ISO”",
+        "/m/amara": "Amara @amara",
+        "/appeal": "Appeal a suspension",
+    }
+    for path, heading in pages.items():
+        await page.goto(live_server.url + path)
+        await expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+        await assert_accessible(page, path)
+    await page.goto(live_server.url + "/caucuses")
+    await page.get_by_label("Name", exact=True).fill("Facilitators' circle")
+    await page.get_by_role("button", name="Found caucus").click()
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("Facilitators' circle")
+    await assert_accessible(page, "a caucus's own page, as its convener")
