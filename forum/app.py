@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,6 +15,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from forum.db import tortoise_config
 from forum.realtime.broker import make_broker
+from forum.realtime.events import prune
 from forum.realtime.hub import Hub
 from forum.security import Hasher, Throttle
 from forum.services.context import Services
@@ -47,9 +51,13 @@ def create_app(settings: Settings) -> Starlette:
             # Everything loaded so far lives as long as the process: keep it out of the
             # collector's full passes, which otherwise pause thousands of open sockets.
             gc.freeze()
+            pruning = asyncio.create_task(_prune_forever(settings.event_retention_days))
             try:
                 yield
             finally:
+                pruning.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pruning
                 await broker.stop()
                 await services.throttle.close()
 
@@ -65,3 +73,16 @@ def create_app(settings: Settings) -> Starlette:
     app.state.hub = hub
     app.state.broker = broker
     return app
+
+
+async def _prune_forever(days: int, every: float = 3600.0) -> None:
+    """Trim the event table once an hour (every process does it; deleting twice is harmless)."""
+    log = logging.getLogger("forum.realtime")
+    while True:
+        try:
+            gone = await prune(days)
+            if gone:
+                log.info("pruned %d live events older than %d days", gone, days)
+        except Exception:  # a failed prune is retried next hour; it must not stop the app
+            log.exception("pruning live events failed")
+        await asyncio.sleep(every)

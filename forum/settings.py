@@ -33,7 +33,8 @@ class Settings:
     new_member_post_rate: str = "4/minute"
     # Hashing runs in threads; this many at once keeps a login flood from starving the loop.
     hash_threads: int = 4
-    event_retention: int = 10_000
+    # Live events older than this are pruned; a client further behind reloads its page.
+    event_retention_days: int = 14
 
     @property
     def secure_cookies(self) -> bool:
@@ -60,8 +61,7 @@ class Settings:
             base_url=env.get("FORUM_BASE_URL", cls.base_url).rstrip("/"),
             signup=signup,  # type: ignore[arg-type]
             post_rate=_rate(env, "FORUM_POST_RATE", cls.post_rate),
-            new_member_post_rate=_rate(env, "FORUM_NEW_MEMBER_POST_RATE",
-                                       cls.new_member_post_rate),
+            new_member_post_rate=_rate(env, "FORUM_NEW_MEMBER_POST_RATE", cls.new_member_post_rate),
         )
 
 

@@ -368,3 +368,23 @@ async def test_one_timer_pings_every_socket(monkeypatch: pytest.MonkeyPatch) -> 
     assert {"op": "ping"} in sent
     hub.remove(client)
     assert hub.timer is None
+
+
+def test_pruned_events_make_a_late_client_reset(client: TestClient, database_url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from forum.realtime.events import prune
+
+    csrf = login(client, "amara")
+    tid = start_thread(client, csrf)
+    reply(client, csrf, tid, "an old reply")
+    old = datetime.now(UTC) - timedelta(days=30)
+    seed(database_url, lambda: Event.filter(topic=f"thread:{tid}").update(created_at=old))
+    assert seed(database_url, lambda: prune(14)) == 2
+    reply(client, csrf, tid, "a new reply")
+    with client.websocket_connect("/ws", headers=ORIGIN) as ws:
+        ws.send_json({"op": "subscribe", "topic": f"thread:{tid}", "after": 0})
+        assert ws.receive_json() == {"op": "reset", "topic": f"thread:{tid}"}
+        ws.send_json({"op": "subscribe", "topic": f"thread:{tid}", "after": 2})
+        assert ws.receive_json()["op"] == "subscribed"
+        assert ws.receive_json()["data"]["post_id"] > 0

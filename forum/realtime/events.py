@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -84,3 +84,10 @@ async def unit_of_work(publish: Publish | None) -> AsyncIterator[Tx]:
     if publish is not None:
         for event in tx.events:
             await publish(event_message(event))
+
+
+async def prune(older_than_days: int) -> int:
+    """Delete events older than the retention period; returns how many went. A socket that
+    asks to replay from before the oldest kept event is told to reset (reload its page)."""
+    cutoff = datetime.now(UTC) - timedelta(days=older_than_days)
+    return await Event.filter(created_at__lt=cutoff).delete()
