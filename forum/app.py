@@ -79,10 +79,12 @@ async def _prune_forever(days: int, every: float = 3600.0) -> None:
     """Trim the event table once an hour (every process does it; deleting twice is harmless)."""
     log = logging.getLogger("forum.realtime")
     while True:
+        # Wait first: a start-up moment is busy enough, and short-lived processes (tests, CLI)
+        # should not leave a query in flight when they stop.
+        await asyncio.sleep(every)
         try:
             gone = await prune(days)
             if gone:
                 log.info("pruned %d live events older than %d days", gone, days)
         except Exception:  # a failed prune is retried next hour; it must not stop the app
             log.exception("pruning live events failed")
-        await asyncio.sleep(every)
