@@ -51,6 +51,19 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     }
 
 
+def for_dialect(sql: str, dialect: str) -> str:
+    """Hand-written SQL uses "?" for parameters; PostgreSQL (asyncpg) numbers them: $1, $2..."""
+    if dialect != "postgres":
+        return sql
+    pieces = sql.split("?")
+    return pieces[0] + "".join(f"${n}{rest}" for n, rest in enumerate(pieces[1:], 1))
+
+
+def sql_for(conn: Any, sql: str) -> str:
+    """`sql` with its parameters marked as the connection's database expects."""
+    return for_dialect(sql, conn.capabilities.dialect)
+
+
 async def apply_migrations(database_url: str) -> None:
     """Apply every committed migration to the database (creating its tables on first run)."""
     config = tortoise_config(database_url)

@@ -18,6 +18,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from forum.db import sql_for
 from forum.models import Event
 
 TOPIC_TABLES = {"thread": "thread", "channel": "channel", "member": "member"}
@@ -56,9 +57,11 @@ class Tx:
 
     async def emit(self, kind: str, ident: int, event_kind: str, data: dict[str, Any]) -> Event:
         table = TOPIC_TABLES[kind]
-        mark = "$1" if self.conn.capabilities.dialect == "postgres" else "?"
         rows = await self.conn.execute_query_dict(
-            f"UPDATE {table} SET event_seq = event_seq + 1 WHERE id = {mark} RETURNING event_seq",
+            sql_for(
+                self.conn,
+                f"UPDATE {table} SET event_seq = event_seq + 1 WHERE id = ? RETURNING event_seq",
+            ),
             [ident],
         )
         if not rows:

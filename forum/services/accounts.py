@@ -10,6 +10,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from forum import policy
+from forum.db import sql_for
 from forum.errors import Forbidden, Invalid, NotFound
 from forum.models import ApiToken, Invite, Member, Session
 from forum.models.members import ROLES
@@ -61,9 +62,8 @@ async def load_actor(member: Member | None) -> Actor:
     seats: dict[int, str] = {}
     pending: set[int] = set()
     conn = connections.get("default")
-    mark = "$1" if conn.capabilities.dialect == "postgres" else "?"
     _, rows = await conn.execute_query(
-        f"SELECT caucus_id, role, status FROM caucus_membership WHERE member_id = {mark}",
+        sql_for(conn, "SELECT caucus_id, role, status FROM caucus_membership WHERE member_id = ?"),
         [member.id],
     )
     for caucus_id, role, status in (

@@ -15,6 +15,8 @@ from typing import Any
 from tortoise import connections
 from tortoise.models import Model
 
+from forum.db import for_dialect
+
 
 @dataclass(frozen=True)
 class Part:
@@ -52,10 +54,7 @@ class JoinedQuery:
                 for n, (i, name) in enumerate(self._columns)
             )
             sql = f"SELECT {select} FROM {self.from_sql} WHERE {self.where}"
-            if dialect == "postgres":  # numbered parameters, in order, wherever they stand
-                pieces = sql.split("?")
-                sql = pieces[0] + "".join(f"${n}{rest}" for n, rest in enumerate(pieces[1:], 1))
-            cached = self._sql[dialect] = sql
+            cached = self._sql[dialect] = for_dialect(sql, dialect)
         return cached
 
     async def first(self, params: list[Any]) -> tuple[Model | None, dict[str, Any]]:

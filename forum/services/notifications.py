@@ -8,6 +8,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 
 from forum import policy
+from forum.db import sql_for
 from forum.models import CaucusMembership, Member, Notification, Thread
 from forum.policy import Action, Actor
 from forum.realtime.events import Tx
@@ -48,10 +49,12 @@ async def who_can_read(thread: Thread, members: Sequence[Member]) -> set[int]:
 
 
 async def _bump(conn: BaseDBAsyncClient, member_id: int) -> int:
-    mark = "$1" if conn.capabilities.dialect == "postgres" else "?"
     rows = await conn.execute_query_dict(
-        "UPDATE member SET unread_notifications = unread_notifications + 1 "
-        f"WHERE id = {mark} RETURNING unread_notifications",
+        sql_for(
+            conn,
+            "UPDATE member SET unread_notifications = unread_notifications + 1 "
+            "WHERE id = ? RETURNING unread_notifications",
+        ),
         [member_id],
     )
     return int(rows[0]["unread_notifications"]) if rows else 0

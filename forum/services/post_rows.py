@@ -16,6 +16,8 @@ from typing import Any
 
 from tortoise import connections
 
+from forum.db import sql_for
+
 CACHE_PAGES = 256
 
 
@@ -148,23 +150,22 @@ async def page_rows(
         _cache.move_to_end(key)
         return hit
     conn = connections.get("default")
-    pg = conn.capabilities.dialect == "postgres"
     params: list[Any] = [thread_id, depth_limit]
-    where = "p.thread_id = {} AND p.depth <= {}"
+    where = "p.thread_id = ? AND p.depth <= ?"
     if after is not None:
         params.append(after)
-        where += " AND p.path > {}"
+        where += " AND p.path > ?"
     if focus is not None:
         params.append(focus)
-        where += " AND p.id = {}"
+        where += " AND p.id = ?"
     if prefix is not None:
         # Paths use the digits and a-z only, so [prefix, prefix + "{") is the prefix's range.
         params += [prefix, prefix + "{"]
-        where += " AND p.path >= {} AND p.path < {}"
-    marks = [f"${i}" if pg else "?" for i in range(1, len(params) + 1)]
-    sql = (
+        where += " AND p.path >= ? AND p.path < ?"
+    sql = sql_for(
+        conn,
         f"SELECT {_COLUMNS} FROM post p LEFT JOIN member m ON m.id = p.author_id "
-        f"WHERE {where.format(*marks)} ORDER BY p.path LIMIT {int(limit)}"
+        f"WHERE {where} ORDER BY p.path LIMIT {int(limit)}",
     )
     _, rows = await conn.execute_query(sql, params)
     result = CachedRows(

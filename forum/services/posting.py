@@ -10,6 +10,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
 from forum import policy
+from forum.db import sql_for
 from forum.errors import Invalid, RateLimited
 from forum.models import Channel, Member, Post, PostRevision, ReadMarker, Statement, Thread
 from forum.models.threads import MAX_DEPTH, PATH_SEGMENT
@@ -114,16 +115,20 @@ async def _check_pace(ctx: Ctx, thread: Thread, body: str) -> None:
 async def _allocate_path(conn: BaseDBAsyncClient, thread: Thread, parent: Post | None) -> str:
     """Take the next child number under the parent (or the thread) by an UPDATE inside the
     transaction, so two concurrent replies never get the same path."""
-    mark = "$1" if conn.capabilities.dialect == "postgres" else "?"
     if parent is None:
         rows = await conn.execute_query_dict(
-            f"UPDATE thread SET root_children = root_children + 1 WHERE id = {mark} "
-            "RETURNING root_children",
+            sql_for(
+                conn,
+                "UPDATE thread SET root_children = root_children + 1 WHERE id = ? "
+                "RETURNING root_children",
+            ),
             [thread.id],
         )
         return path_segment(int(rows[0]["root_children"]) - 1)
     rows = await conn.execute_query_dict(
-        f"UPDATE post SET child_count = child_count + 1 WHERE id = {mark} RETURNING child_count",
+        sql_for(
+            conn, "UPDATE post SET child_count = child_count + 1 WHERE id = ? RETURNING child_count"
+        ),
         [parent.id],
     )
     return parent.path + path_segment(int(rows[0]["child_count"]) - 1)

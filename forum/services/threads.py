@@ -15,6 +15,7 @@ from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from forum import policy
+from forum.db import sql_for
 from forum.errors import NotFound
 from forum.models import Caucus, Channel, Member, Post, Statement, Thread
 from forum.models.threads import MAX_DEPTH, PATH_SEGMENT
@@ -193,16 +194,11 @@ async def mark_read(
     """Move a reader's marker forward to `post_id` (never back). One statement, so two tabs
     opening the same thread at once cannot both try to create the marker."""
     conn = conn or connections.get("default")
-    if conn.capabilities.dialect == "postgres":
-        sql = (
-            "INSERT INTO read_marker (member_id, thread_id, last_read_post_id) VALUES ($1, $2, $3) "
-            "ON CONFLICT (member_id, thread_id) DO UPDATE SET last_read_post_id = "
-            "GREATEST(read_marker.last_read_post_id, excluded.last_read_post_id)"
-        )
-    else:
-        sql = (
-            "INSERT INTO read_marker (member_id, thread_id, last_read_post_id) VALUES (?, ?, ?) "
-            "ON CONFLICT (member_id, thread_id) DO UPDATE SET last_read_post_id = "
-            "max(read_marker.last_read_post_id, excluded.last_read_post_id)"
-        )
+    greatest = "GREATEST" if conn.capabilities.dialect == "postgres" else "max"
+    sql = sql_for(
+        conn,
+        "INSERT INTO read_marker (member_id, thread_id, last_read_post_id) VALUES (?, ?, ?) "
+        "ON CONFLICT (member_id, thread_id) DO UPDATE SET last_read_post_id = "
+        f"{greatest}(read_marker.last_read_post_id, excluded.last_read_post_id)",
+    )
     await conn.execute_query(sql, [member_id, thread_id, post_id])
