@@ -154,3 +154,12 @@ async def forget_caucus(conn: BaseDBAsyncClient, member_id: int, caucus_id: int)
     """Someone leaving a caucus keeps no notification about it."""
     await Notification.filter(member_id=member_id, caucus_id=caucus_id).using_db(conn).delete()
     await recount(member_id, conn)
+
+
+async def read_thread(member_id: int, thread_id: int) -> int | None:
+    """Mark a member's notifications about a thread read; returns their new unread count, or
+    None when there were none to mark."""
+    changed = await Notification.filter(
+        member_id=member_id, thread_id=thread_id, read=False
+    ).update(read=True)
+    return await recount(member_id) if changed else None

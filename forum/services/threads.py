@@ -20,7 +20,7 @@ from forum.errors import NotFound
 from forum.models import Caucus, Channel, Member, Post, Statement, Thread
 from forum.models.threads import MAX_DEPTH, PATH_SEGMENT
 from forum.policy import Action
-from forum.services import access, post_rows
+from forum.services import access, notifications, post_rows
 from forum.services.context import Ctx
 from forum.services.joined import JoinedQuery, Part
 from forum.services.post_rows import PostRow
@@ -144,6 +144,11 @@ async def thread_page(
 
     if member_id is not None and thread.last_post_id > last_read:
         await mark_read(member_id, thread.id, thread.last_post_id)
+    if ctx.member is not None and ctx.member.unread_notifications:
+        # Opening a thread settles the notifications that pointed to it.
+        unread = await notifications.read_thread(ctx.member.id, thread.id)
+        if unread is not None:
+            ctx.member.unread_notifications = unread
     statement = thread.statement if thread.statement_id else None
     topics = [(f"thread:{thread.id}", thread.event_seq)]
     if ctx.member is not None:
