@@ -50,6 +50,7 @@ def create_app(settings: Settings) -> Starlette:
             await broker.start(hub.dispatch, hub.resync)
             # Everything loaded so far lives as long as the process: keep it out of the
             # collector's full passes, which otherwise pause thousands of open sockets.
+            gc.collect()  # so only what is alive now is frozen, not garbage
             gc.freeze()
             pruning = asyncio.create_task(_prune_forever(settings.event_retention_days))
             try:
