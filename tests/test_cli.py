@@ -1,0 +1,78 @@
+"""The `forum` command as an operator runs it: help, clear errors, and importing statements."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from forum.services.demo import STATEMENT
+
+
+def forum(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "FORUM_DATABASE_URL": f"sqlite://{tmp_path / 'cli.sqlite3'}"}
+    return subprocess.run(
+        [sys.executable, "-m", "forum", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_every_command_has_help(tmp_path: Path) -> None:
+    top = forum(tmp_path, "--help")
+    assert top.returncode == 0
+    commands = (
+        "serve",
+        "migrate",
+        "create-member",
+        "invite",
+        "create-token",
+        "create-channel",
+        "import-statements",
+        "demo",
+    )
+    for command in commands:
+        assert command in top.stdout
+        helped = forum(tmp_path, command, "--help")
+        assert helped.returncode == 0 and "usage: forum " + command in helped.stdout
+
+
+def test_operator_errors_are_clear(tmp_path: Path) -> None:
+    assert forum(tmp_path, "migrate").returncode == 0
+    short = forum(tmp_path, "create-member", "ann", "--password-stdin", stdin="short\n")
+    assert short.returncode == 1 and "password: Use at least 10 characters." in short.stderr
+    assert (
+        forum(
+            tmp_path, "create-member", "ann", "--password-stdin", stdin="a long enough password\n"
+        ).returncode
+        == 0
+    )
+    again = forum(
+        tmp_path, "create-member", "ANN", "--password-stdin", stdin="a long enough password\n"
+    )
+    assert again.returncode == 1 and "That handle is taken." in again.stderr
+    missing = forum(tmp_path, "create-token", "nobody")
+    assert missing.returncode == 1 and "no member with the handle @nobody" in missing.stderr
+    assert "Traceback" not in short.stderr + again.stderr + missing.stderr
+
+
+def test_import_names_bad_files_and_imports_the_rest(tmp_path: Path) -> None:
+    assert forum(tmp_path, "migrate").returncode == 0
+    assert forum(tmp_path, "create-channel", "Statements", "--slug", "statements").returncode == 0
+    folder = tmp_path / "statements"
+    folder.mkdir()
+    (folder / "iso.txt").write_bytes(STATEMENT.read_bytes())
+    (folder / "broken.xml").write_text("<rss><channel><item><title>cut off", encoding="utf-8")
+    (folder / "latin1.txt").write_bytes("Title\n\nCaf\xe9 au lait".encode("latin-1"))
+    first = forum(tmp_path, "import-statements", str(folder), "--author", "rs21 Steering Group")
+    assert first.returncode == 1
+    assert "1 created, 0 amended, 0 unchanged." in first.stdout
+    assert "broken.xml" in first.stderr and "latin1.txt" in first.stderr
+    assert "UTF-8" in first.stderr and "Traceback" not in first.stderr
+    second = forum(tmp_path, "import-statements", str(folder / "iso.txt"), "--author", "rs21")
+    assert second.returncode == 0 and "0 created, 0 amended, 1 unchanged." in second.stdout
