@@ -370,3 +370,22 @@ async def test_cli_creates_members_and_tokens(settings: Settings) -> None:
         token = await accounts.create_api_token(member)
         assert (await accounts.api_token_member(token)) is not None
         assert (await accounts.api_token_member(token + "x")) is None
+
+
+async def test_a_crash_shows_a_page_that_leaks_nothing(
+    app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from forum.services import channels
+
+    async def broken(ctx: object) -> None:
+        raise RuntimeError("secret caucus Survivors table exploded")
+
+    monkeypatch.setattr(channels, "open_channels", broken)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+        page = await client.get("/channels")
+        api = await client.get("/api/v1/channels")
+    assert page.status_code == 500 and "Something went wrong on our side" in page.text
+    assert api.status_code == 500 and api.json()["error"]["code"] == "server_error"
+    for response in (page, api):
+        assert "Survivors" not in response.text and "RuntimeError" not in response.text
