@@ -34,6 +34,7 @@ class Action(StrEnum):
     MODERATE = "moderate"
     SEE_HIDDEN = "see_hidden"
     APPEAL = "appeal"
+    OPEN_MODERATION = "open_moderation"
     # caucus actions
     KNOW = "know"
     READ_MEMBERS = "read_members"
@@ -319,6 +320,12 @@ def _appeal(actor: Actor, post: Post) -> bool:
     return actor.is_member and _own(actor, post) and post.hidden and _read_post(actor, post)
 
 
+def _open_moderation(actor: Actor, post: Post) -> bool:
+    """A post's moderation page is opened by its moderators, and by its author while it is
+    hidden (to appeal)."""
+    return _moderate_post(actor, post) or _appeal(actor, post)
+
+
 def _moderate_post(actor: Actor, post: Post) -> bool:
     return _moderate_thread(actor, post.thread)
 
@@ -484,6 +491,7 @@ _RULES: dict[Action, Any] = {
     Action.VIEW_HISTORY: _view_history,
     Action.FLAG: _flag,
     Action.APPEAL: _appeal,
+    Action.OPEN_MODERATION: _open_moderation,
     Action.MODERATE: _moderate,
     Action.SEE_HIDDEN: _see_hidden,
     Action.KNOW: _know_caucus,

@@ -204,6 +204,13 @@ async def _resolve_open_flags(tx: Tx, ctx: Ctx, post: Post, reason: str) -> None
 # ---- actions on posts ----------------------------------------------------------------------
 
 
+async def post_for_moderation(ctx: Ctx, post_id: int) -> Post:
+    """The post for its moderation page: its moderators, or its author appealing."""
+    post = await access.post_for(ctx, post_id)
+    policy.require(ctx.actor, Action.OPEN_MODERATION, post)
+    return post
+
+
 async def _moderated_post(ctx: Ctx, post_id: int) -> Post:
     post = await access.post_for(ctx, post_id)
     policy.require(ctx.actor, Action.MODERATE, post)

@@ -9,7 +9,7 @@ from forum import policy
 from forum.errors import Invalid, NotFound, Unauthenticated
 from forum.models.moderation import FLAG_REASONS
 from forum.policy import Action
-from forum.services import access, accounts, moderation, moderation_log
+from forum.services import access, accounts, channels, moderation, moderation_log
 from forum.services.context import Ctx
 from forum.services.moderation import REASON_LABELS, THREAD_ACTIONS
 from forum.web.access import access as rule
@@ -83,12 +83,7 @@ async def _post_page(
     status: int = 200,
     form: dict[str, str] | None = None,
 ) -> Response:
-    ctx = _ctx(request)
-    post = await access.post_for(ctx, _id(request, "post_id"))
-    if not (
-        policy.can(ctx.actor, Action.MODERATE, post) or policy.can(ctx.actor, Action.APPEAL, post)
-    ):
-        policy.require(ctx.actor, Action.MODERATE, post)
+    post = await moderation.post_for_moderation(_ctx(request), _id(request, "post_id"))
     return render(
         request,
         "moderate_post.html",
@@ -134,8 +129,6 @@ async def _thread_page(
     ctx = _ctx(request)
     thread = await access.thread_for(ctx, _id(request, "thread_id"))
     policy.require(ctx.actor, Action.MODERATE, thread)
-    from forum.services import channels
-
     targets = [c for c in await channels.open_channels(ctx) if c.id != thread.channel_id]
     return render(
         request,
