@@ -5,13 +5,15 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
+from forum.models.ids import PublicIdModel, random_id_field
+
 JOIN_POLICIES = ("request", "invite")
 SEAT_ROLES = ("convener", "member")
 SEAT_STATUSES = ("requested", "invited", "active")
 
 
-class Caucus(Model):
-    id = fields.IntField(primary_key=True)
+class Caucus(PublicIdModel):
+    id = random_id_field()
     name = fields.CharField(max_length=80)
     # Names are unique only among the caucuses a founder can know of: refusing a name because an
     # unlisted caucus holds it would reveal that caucus. Slugs carry a random part for the same
@@ -29,12 +31,12 @@ class Caucus(Model):
         table = "caucus"
 
 
-class CaucusMembership(Model):
+class CaucusMembership(PublicIdModel):
     # Foreign key columns, typed for the checker (tortoise sets them).
     caucus_id: int
     member_id: int
     decided_by_id: int | None
-    id = fields.IntField(primary_key=True)
+    id = random_id_field()
     caucus: fields.ForeignKeyRelation[Caucus] = fields.ForeignKeyField(
         "forum.Caucus", related_name="seats", on_delete=fields.CASCADE
     )

@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tortoise import fields
-from tortoise.models import Model
+
+from forum.models.ids import PublicIdModel, random_id_field
 
 if TYPE_CHECKING:
     from forum.models.caucuses import Caucus
 
 
-class Channel(Model):
+class Channel(PublicIdModel):
     # Foreign key columns, typed for the checker (tortoise sets them).
     caucus_id: int | None
-    id = fields.IntField(primary_key=True)
+    id = random_id_field()
     name = fields.CharField(max_length=80)
     slug = fields.CharField(max_length=80, unique=True)
     description = fields.TextField(default="")

@@ -5,10 +5,12 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
+from forum.models.ids import PublicIdModel, random_id_field
+
 FLAG_REASONS = ("harassment", "discriminatory", "off_topic", "spam", "other")
 
 
-class ReviewItem(Model):
+class ReviewItem(PublicIdModel):
     # Foreign key columns, typed for the checker (tortoise sets them).
     post_id: int | None
     subject_id: int | None
@@ -18,7 +20,7 @@ class ReviewItem(Model):
     # Set by the review queue (not columns).
     flag_list: list[Flag]
     reasons: list[str]
-    id = fields.IntField(primary_key=True)
+    id = random_id_field()
     kind = fields.CharField(max_length=16, default="flag")  # flag | appeal
     post: fields.ForeignKeyNullableRelation[Model] = fields.ForeignKeyField(
         "forum.Post", related_name="review_items", on_delete=fields.CASCADE, null=True
@@ -49,12 +51,12 @@ class ReviewItem(Model):
         table = "review_item"
 
 
-class Flag(Model):
+class Flag(PublicIdModel):
     # Foreign key columns, typed for the checker (tortoise sets them).
     item_id: int
     post_id: int
     reporter_id: int | None
-    id = fields.IntField(primary_key=True)
+    id = random_id_field()
     item: fields.ForeignKeyRelation[ReviewItem] = fields.ForeignKeyField(
         "forum.ReviewItem", related_name="flags", on_delete=fields.CASCADE
     )
@@ -72,7 +74,7 @@ class Flag(Model):
         table = "flag"
 
 
-class ModerationAction(Model):
+class ModerationAction(PublicIdModel):
     """One act of moderation or site governance. Rows are only ever inserted."""
 
     actor_id: int | None
@@ -81,7 +83,7 @@ class ModerationAction(Model):
     post_id: int | None
     subject_id: int | None
 
-    id = fields.IntField(primary_key=True)
+    id = random_id_field()
     actor: fields.ForeignKeyNullableRelation[Model] = fields.ForeignKeyField(
         "forum.Member", related_name="acts", on_delete=fields.SET_NULL, null=True
     )
@@ -106,3 +108,5 @@ class ModerationAction(Model):
 
     class Meta:
         table = "moderation_action"
+        # The log is read newest first, by time: ids are random.
+        indexes = (("caucus_id", "created_at"),)

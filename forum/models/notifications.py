@@ -5,17 +5,19 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
+from forum.models.ids import PublicIdModel, random_id_field
+
 KINDS = ("reply", "mention", "moderation", "warning", "caucus", "flag_outcome")
 
 
-class Notification(Model):
+class Notification(PublicIdModel):
     # Foreign key columns, typed for the checker (tortoise sets them).
     member_id: int
     actor_id: int | None
     thread_id: int | None
     post_id: int | None
     caucus_id: int | None
-    id = fields.IntField(primary_key=True)
+    id = random_id_field()
     member: fields.ForeignKeyRelation[Model] = fields.ForeignKeyField(
         "forum.Member", related_name="notifications", on_delete=fields.CASCADE
     )
@@ -40,4 +42,5 @@ class Notification(Model):
 
     class Meta:
         table = "notification"
-        indexes = (("member_id", "read"),)
+        # The inbox is read newest first, by time: ids are random.
+        indexes = (("member_id", "read"), ("member_id", "created_at"))

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
+from forum.models.ids import PublicIdModel, random_id_field
+
 if TYPE_CHECKING:
     from forum.models.channels import Channel
     from forum.models.members import Member
@@ -17,12 +19,12 @@ PATH_SEGMENT = 4
 MAX_DEPTH = 200
 
 
-class Thread(Model):
+class Thread(PublicIdModel):
     # Foreign key columns, typed for the checker (tortoise sets them).
     channel_id: int
     author_id: int | None
     statement_id: int | None
-    id = fields.IntField(primary_key=True)
+    id = random_id_field()
     channel: fields.ForeignKeyRelation[Channel] = fields.ForeignKeyField(
         "forum.Channel", related_name="threads", on_delete=fields.CASCADE
     )
@@ -42,6 +44,8 @@ class Thread(Model):
     post_count = fields.IntField(default=0)
     root_children = fields.IntField(default=0)
     last_post_id = fields.IntField(default=0)
+    # The number (`Post.seq`) of the latest post: what read markers compare, as ids are random.
+    last_post_seq = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     last_activity_at = fields.DatetimeField(auto_now_add=True)
     event_seq = fields.BigIntField(default=0)
@@ -51,7 +55,7 @@ class Thread(Model):
         indexes = (("channel_id", "pinned", "last_activity_at"),)
 
 
-class Post(Model):
+class Post(PublicIdModel):
     # Foreign key columns, typed for the checker (tortoise sets them).
     thread_id: int
     parent_id: int | None
@@ -60,7 +64,7 @@ class Post(Model):
     replies: list[Post]
     is_new: bool
     continues: bool
-    id = fields.IntField(primary_key=True)
+    id = random_id_field()
     thread: fields.ForeignKeyRelation[Thread] = fields.ForeignKeyField(
         "forum.Thread", related_name="posts", on_delete=fields.CASCADE
     )
@@ -70,6 +74,9 @@ class Post(Model):
     # Sorting by path gives the tree in reading order: a post, then its replies, oldest first.
     path = fields.CharField(max_length=PATH_SEGMENT * (MAX_DEPTH + 1))
     depth = fields.IntField(default=0)
+    # The post's number in its thread, 1 up in order of writing: "new since you last read"
+    # compares these (ids are random and say nothing of order).
+    seq = fields.IntField(default=0)
     child_count = fields.IntField(default=0)
     author: fields.ForeignKeyNullableRelation[Member] = fields.ForeignKeyField(
         "forum.Member", related_name="posts", on_delete=fields.SET_NULL, null=True
@@ -90,10 +97,10 @@ class Post(Model):
         unique_together = (("thread", "path"), ("author", "client_key"))
 
 
-class PostRevision(Model):
+class PostRevision(PublicIdModel):
     # Foreign key columns, typed for the checker (tortoise sets them).
     post_id: int
-    id = fields.IntField(primary_key=True)
+    id = random_id_field()
     post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
         "forum.Post", related_name="revisions", on_delete=fields.CASCADE
     )
@@ -115,7 +122,8 @@ class ReadMarker(Model):
     thread: fields.ForeignKeyRelation[Thread] = fields.ForeignKeyField(
         "forum.Thread", related_name="read_markers", on_delete=fields.CASCADE
     )
-    last_read_post_id = fields.IntField(default=0)
+    # The number (`Post.seq`) of the latest post the member has seen in the thread.
+    last_read_seq = fields.IntField(default=0)
 
     class Meta:
         table = "read_marker"

@@ -111,7 +111,7 @@ async def view(ctx: Ctx, slug: str) -> CaucusView:
     requests: list[CaucusMembership] = []
     invited: list[CaucusMembership] = []
     if policy.can(ctx.actor, Action.READ_MEMBERS, caucus):
-        channels = await Channel.filter(caucus_id=caucus.id).order_by("id")
+        channels = await Channel.filter(caucus_id=caucus.id).order_by("created_at", "id")
         rows = (
             await CaucusMembership.filter(caucus_id=caucus.id)
             .select_related("member")
@@ -377,7 +377,7 @@ async def discuss_statement(ctx: Ctx, slug: str, statement_thread_id: int) -> Th
     source = await access.thread_for(ctx, statement_thread_id)
     if source.statement_id is None or not source.seeded:
         raise Invalid("That thread is not a statement.")
-    channel = await Channel.filter(caucus_id=caucus.id).order_by("id").first()
+    channel = await Channel.filter(caucus_id=caucus.id).order_by("created_at", "id").first()
     if channel is None:
         raise NotFound()
     policy.require(ctx.actor, Action.START_THREAD, channel)

@@ -79,7 +79,7 @@ async def with_unread(ctx: Ctx, threads: list[Thread]) -> list[ThreadRow]:
     if ctx.actor.member_id is not None and threads:
         rows = await ReadMarker.filter(
             member_id=ctx.actor.member_id, thread_id__in=[t.id for t in threads]
-        ).values_list("thread_id", "last_read_post_id")
+        ).values_list("thread_id", "last_read_seq")
         markers = {int(t): int(p) for t, p in rows}
     out = []
     for t in threads:
@@ -89,7 +89,7 @@ async def with_unread(ctx: Ctx, threads: list[Thread]) -> list[ThreadRow]:
             ThreadRow(
                 thread=t,
                 unread=signed_in and seen is None,
-                new_posts=signed_in and seen is not None and t.last_post_id > seen,
+                new_posts=signed_in and seen is not None and t.last_post_seq > seen,
             )
         )
     return out

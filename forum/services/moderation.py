@@ -96,16 +96,16 @@ async def queue(ctx: Ctx, status: str = "open") -> list[ReviewItem]:
     if not policy.can(ctx.actor, Action.REVIEW):
         raise Forbidden("The review queue is for facilitators and caucus conveners.")
     status = "resolved" if status == "resolved" else "open"
-    order = "id" if status == "open" else "-id"
+    order = ("created_at", "id") if status == "open" else ("-created_at", "-id")
     items = (
         await ReviewItem.filter(scope, status=status)
-        .order_by(order)
+        .order_by(*order)
         .limit(100)
         .select_related(
             "post__thread__channel", "post__author", "subject", "claimed_by", "resolved_by"
         )
     )
-    flags = await Flag.filter(item_id__in=[i.id for i in items]).order_by("id")
+    flags = await Flag.filter(item_id__in=[i.id for i in items]).order_by("created_at", "id")
     by_item: dict[int, list[Flag]] = {}
     for f in flags:
         by_item.setdefault(f.item_id, []).append(f)

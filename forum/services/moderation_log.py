@@ -65,4 +65,6 @@ async def entries(ctx: Ctx, *, caucus_id: int | None = None, limit: int = 100) -
         query = query.filter(caucus_id=caucus_id)
     else:
         query = query.filter(caucus_id__isnull=True)
-    return await query.order_by("-id").limit(limit).select_related("actor", "subject")
+    return (
+        await query.order_by("-created_at", "-id").limit(limit).select_related("actor", "subject")
+    )

@@ -118,8 +118,15 @@ async def list_for(ctx: Ctx, before: int | None = None) -> list[Notification]:
     policy.require(ctx.actor, Action.USE_ACCOUNT)
     query = Notification.filter(member_id=ctx.actor.member_id).filter(_visible(ctx))
     if before:
-        query = query.filter(id__lt=before)
-    return await query.order_by("-id").limit(PAGE)
+        # Ids are random: "older than `before`" is older than that notification's time (ties
+        # broken by id, as the list is ordered), found among one's own notifications only.
+        cursor = await Notification.filter(member_id=ctx.actor.member_id, id=before).first()
+        if cursor is None:
+            return []
+        query = query.filter(
+            Q(created_at__lt=cursor.created_at) | Q(created_at=cursor.created_at, id__lt=cursor.id)
+        )
+    return await query.order_by("-created_at", "-id").limit(PAGE)
 
 
 async def mark_read(ctx: Ctx, ids: Sequence[int] | None = None) -> int:

@@ -39,6 +39,7 @@ class PostRow:
     parent_id: int | None
     path: str
     depth: int
+    seq: int
     child_count: int
     author_id: int | None
     author: AuthorRef | None
@@ -63,7 +64,7 @@ def _when(value: Any) -> datetime | None:
 
 
 _COLUMNS = (
-    "p.id, p.thread_id, p.parent_id, p.path, p.depth, p.child_count, p.author_id, p.body, "
+    "p.id, p.thread_id, p.parent_id, p.path, p.depth, p.seq, p.child_count, p.author_id, p.body, "
     "p.html, p.created_at, p.edited_at, p.hidden, p.hidden_reason, p.deleted, "
     "p.statement_version, m.handle, m.display_name"
 )
@@ -76,6 +77,7 @@ def _row(r: Any) -> PostRow:
         parent_id,
         path,
         depth,
+        seq,
         child_count,
         author_id,
         body,
@@ -95,6 +97,7 @@ def _row(r: Any) -> PostRow:
         parent_id=parent_id,
         path=path,
         depth=depth,
+        seq=seq,
         child_count=child_count,
         author_id=author_id,
         author=AuthorRef(author_id, handle, name) if handle is not None else None,

@@ -13,6 +13,7 @@ from forum import policy
 from forum.db import sql_for
 from forum.errors import Invalid, RateLimited
 from forum.models import Channel, Member, Post, PostRevision, ReadMarker, Statement, Thread
+from forum.models.ids import new_id
 from forum.models.threads import MAX_DEPTH, PATH_SEGMENT
 from forum.policy import Action
 from forum.realtime.events import Tx, unit_of_work
@@ -92,7 +93,7 @@ async def _check_pace(ctx: Ctx, thread: Thread, body: str) -> None:
     if thread.slow_mode_seconds and not policy.can(ctx.actor, Action.MODERATE, thread):
         last = (
             await Post.filter(thread_id=thread.id, author_id=member.id)
-            .order_by("-id")
+            .order_by("-created_at")
             .first()
             .values_list("created_at", flat=True)
         )
@@ -149,11 +150,25 @@ async def _insert_post(
     assert member is not None
     path = await _allocate_path(conn, thread, parent)
     moment = now()
+    # The id is chosen here (random, see forum.models.ids) so the thread's counters, the post's
+    # number in the thread and its latest post move in one statement before the insert.
+    post_id = new_id()
+    rows = await conn.execute_query_dict(
+        sql_for(
+            conn,
+            "UPDATE thread SET post_count = post_count + 1, last_post_seq = last_post_seq + 1, "
+            "last_post_id = ?, last_activity_at = ? WHERE id = ? RETURNING last_post_seq",
+        ),
+        [post_id, moment, thread.id],
+    )
+    seq = int(rows[0]["last_post_seq"])
     post = await Post.create(
+        id=post_id,
         thread_id=thread.id,
         parent_id=parent.id if parent else None,
         path=path,
         depth=(parent.depth + 1) if parent else 0,
+        seq=seq,
         author_id=member.id,
         body=body,
         html=_render(body, mentioned),
@@ -163,24 +178,21 @@ async def _insert_post(
         created_at=moment,
         using_db=conn,
     )
+    if post.id != post_id:  # the id was taken and the insert chose another
+        await Thread.filter(id=thread.id).using_db(conn).update(last_post_id=post.id)
     post.author = member
-    await (
-        Thread.filter(id=thread.id)
-        .using_db(conn)
-        .update(post_count=F("post_count") + 1, last_post_id=post.id, last_activity_at=moment)
-    )
     await search_index.index_post(conn, post, thread.title)
     # One's own post is never "new" to oneself: move the author's read marker past it, unless
     # they had unread posts before it (then those stay unread).
     if (
-        thread.last_post_id == 0
+        thread.last_post_seq == 0
         or await ReadMarker.filter(
-            member_id=member.id, thread_id=thread.id, last_read_post_id__gte=thread.last_post_id
+            member_id=member.id, thread_id=thread.id, last_read_seq__gte=thread.last_post_seq
         )
         .using_db(conn)
         .exists()
     ):
-        await threads.mark_read(member.id, thread.id, post.id, conn)
+        await threads.mark_read(member.id, thread.id, seq, conn)
     data = {
         "post_id": post.id,
         "parent_id": post.parent_id,
@@ -386,7 +398,7 @@ async def for_editing(ctx: Ctx, post_id: int) -> Post:
 async def revisions(ctx: Ctx, post_id: int) -> tuple[Post, list[PostRevision]]:
     post = await access.post_for(ctx, post_id)
     policy.require(ctx.actor, Action.VIEW_HISTORY, post)
-    return post, await PostRevision.filter(post_id=post.id).order_by("-id")
+    return post, await PostRevision.filter(post_id=post.id).order_by("-created_at", "-id")
 
 
 def describe(post: Post) -> dict[str, Any]:

@@ -176,7 +176,7 @@ async def listing(ctx: Ctx, limit: int = 50) -> list[Thread]:
     scope = policy.visible_channels(ctx.actor)
     return (
         await Thread.filter(scope.q("channel__"), seeded=True)
-        .order_by("-id")
+        .order_by("-created_at", "-id")
         .limit(limit)
         .select_related("statement", "channel")
     )

@@ -51,7 +51,8 @@ class ThreadPage:
     depth_limit: int
     me: int | None
     focus: PostRow | None = None
-    last_read_post_id: int = 0
+    # The number (`seq`) of the last post this reader had seen: later numbers are new to them.
+    last_read_seq: int = 0
     topics: list[tuple[str, int]] = field(default_factory=list)
 
     @property
@@ -59,7 +60,7 @@ class ThreadPage:
         return self.focus.depth if self.focus else 0
 
     def is_new(self, row: PostRow) -> bool:
-        return self.me is not None and row.id > self.last_read_post_id and row.author_id != self.me
+        return self.me is not None and row.seq > self.last_read_seq and row.author_id != self.me
 
     @cached_property
     def first_unread_id(self) -> int | None:
@@ -102,7 +103,7 @@ THREAD_QUERY = JoinedQuery(
         Part(Caucus, "k", "channel.caucus"),
         Part(Statement, "s", "statement"),
         Part(Member, "a", "author"),
-        Part(None, "r", extra=("id", "last_read_post_id")),
+        Part(None, "r", extra=("id", "last_read_seq")),
     ],
     "thread t JOIN channel c ON c.id = t.channel_id "
     "LEFT JOIN caucus k ON k.id = c.caucus_id "
@@ -123,7 +124,7 @@ async def thread_page(
     thread = found_thread if isinstance(found_thread, Thread) else None
     if thread is None or not policy.can(ctx.actor, Action.READ, thread):
         raise NotFound()
-    last_read = int(marker.get("last_read_post_id") or 0)
+    last_read = int(marker.get("last_read_seq") or 0)
 
     focus = None
     prefix = None
@@ -142,8 +143,8 @@ async def thread_page(
     )
     next_cursor = shared.rows[PAGE - 1].path if len(shared.rows) > PAGE else None
 
-    if member_id is not None and thread.last_post_id > last_read:
-        await mark_read(member_id, thread.id, thread.last_post_id)
+    if member_id is not None and thread.last_post_seq > last_read:
+        await mark_read(member_id, thread.id, thread.last_post_seq)
     if ctx.member is not None and ctx.member.unread_notifications:
         # Opening a thread settles the notifications that pointed to it.
         unread = await notifications.read_thread(ctx.member.id, thread.id)
@@ -162,7 +163,7 @@ async def thread_page(
         depth_limit=depth_limit,
         me=member_id,
         focus=focus,
-        last_read_post_id=last_read,
+        last_read_seq=last_read,
         topics=topics,
     )
 
@@ -194,16 +195,16 @@ async def permalink(ctx: Ctx, post_id: int) -> str:
 
 
 async def mark_read(
-    member_id: int, thread_id: int, post_id: int, conn: BaseDBAsyncClient | None = None
+    member_id: int, thread_id: int, seq: int, conn: BaseDBAsyncClient | None = None
 ) -> None:
-    """Move a reader's marker forward to `post_id` (never back). One statement, so two tabs
-    opening the same thread at once cannot both try to create the marker."""
+    """Move a reader's marker forward to the post numbered `seq` (never back). One statement, so
+    two tabs opening the same thread at once cannot both try to create the marker."""
     conn = conn or connections.get("default")
     greatest = "GREATEST" if conn.capabilities.dialect == "postgres" else "max"
     sql = sql_for(
         conn,
-        "INSERT INTO read_marker (member_id, thread_id, last_read_post_id) VALUES (?, ?, ?) "
-        "ON CONFLICT (member_id, thread_id) DO UPDATE SET last_read_post_id = "
-        f"{greatest}(read_marker.last_read_post_id, excluded.last_read_post_id)",
+        "INSERT INTO read_marker (member_id, thread_id, last_read_seq) VALUES (?, ?, ?) "
+        "ON CONFLICT (member_id, thread_id) DO UPDATE SET last_read_seq = "
+        f"{greatest}(read_marker.last_read_seq, excluded.last_read_seq)",
     )
-    await conn.execute_query(sql, [member_id, thread_id, post_id])
+    await conn.execute_query(sql, [member_id, thread_id, seq])

@@ -30,7 +30,7 @@ async def channel_feed(request: Request) -> Response:
     channel = await access.channel_by_slug(ctx, request.path_params["slug"])
     threads = (
         await Thread.filter(channel_id=channel.id)
-        .order_by("-id")
+        .order_by("-created_at", "-id")
         .limit(ENTRIES)
         .select_related("statement", "author")
     )
