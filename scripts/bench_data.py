@@ -254,15 +254,21 @@ async def _bulk_thread(channel_id: int, author_id: int, n: int, title: str) -> i
     """A thread of n posts: roots each followed by up to 9 replies, with real parents and
     materialised paths (as tests/test_threads.py bulk_thread, plus parent ids and counters)."""
     from forum.models import Post, Thread
+    from forum.models.ids import distinct_ids
     from forum.services.posting import path_segment
 
     thread = await Thread.create(channel_id=channel_id, title=title, author_id=author_id)
     n_roots = (n + 9) // 10
+    # bulk_create cannot retry a taken random id, so the ids are drawn clear of the rows there.
+    ids = distinct_ids(n, await Post.all().values_list("id", flat=True))
+    # Post i (in writing order) has number i + 1 in the thread.
     roots = [
         Post(
+            id=ids[r * 10],
             thread_id=thread.id,
             path=path_segment(r),
             depth=0,
+            seq=r * 10 + 1,
             author_id=author_id,
             body=BODY.format(i=r * 10),
             html="<p>" + BODY.format(i=r * 10) + "</p>",
@@ -270,21 +276,22 @@ async def _bulk_thread(channel_id: int, author_id: int, n: int, title: str) -> i
         for r in range(n_roots)
     ]
     await Post.bulk_create(roots, batch_size=500)
-    root_rows = await Post.filter(thread_id=thread.id).order_by("path").values_list("id", "path")
     replies = []
     counts: dict[int, int] = {}
     for i in range(n):
         r, k = divmod(i, 10)
         if k == 0:
             continue
-        root_id, root_path = root_rows[r]
-        counts[root_id] = counts.get(root_id, 0) + 1
+        root = roots[r]
+        counts[root.id] = counts.get(root.id, 0) + 1
         replies.append(
             Post(
+                id=ids[i],
                 thread_id=thread.id,
-                parent_id=root_id,
-                path=root_path + path_segment(k - 1),
+                parent_id=root.id,
+                path=root.path + path_segment(k - 1),
                 depth=1,
+                seq=i + 1,
                 author_id=author_id,
                 body=BODY.format(i=i),
                 html="<p>" + BODY.format(i=i) + "</p>",
@@ -293,10 +300,8 @@ async def _bulk_thread(channel_id: int, author_id: int, n: int, title: str) -> i
     await Post.bulk_create(replies, batch_size=500)
     for root_id, count in counts.items():
         await Post.filter(id=root_id).update(child_count=count)
-    last = await Post.filter(thread_id=thread.id).order_by("-id").first()
-    assert last is not None
     await Thread.filter(id=thread.id).update(
-        post_count=n, root_children=n_roots, last_post_id=last.id
+        post_count=n, root_children=n_roots, last_post_id=ids[n - 1], last_post_seq=n
     )
     return int(thread.id)
 

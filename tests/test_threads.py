@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 
 from forum.importers import parse_path
 from forum.models import Channel, Notification, Post, Statement, Thread
+from forum.models.ids import distinct_ids
 from forum.services import channels, posting, statements
 from forum.services.demo import STATEMENT
 from tests.conftest import make_client, make_member, post_form, signed_in
@@ -329,11 +330,14 @@ def queries() -> Iterator[list[str]]:
 
 async def bulk_thread(channel: Channel, author_id: int, n: int) -> Thread:
     thread = await Thread.create(channel_id=channel.id, title=f"{n} posts", author_id=author_id)
+    ids = distinct_ids(n, await Post.all().values_list("id", flat=True))
     posts = [
         Post(
+            id=ids[i],
             thread_id=thread.id,
             path=posting.path_segment(i // 10) + (posting.path_segment(i % 10) if i % 10 else ""),
             depth=1 if i % 10 else 0,
+            seq=i + 1,
             author_id=author_id,
             body=f"post {i}",
             html=f"<p>post {i}</p>",
@@ -341,8 +345,7 @@ async def bulk_thread(channel: Channel, author_id: int, n: int) -> Thread:
         for i in range(n)
     ]
     await Post.bulk_create(posts, batch_size=500)
-    last = await Post.filter(thread_id=thread.id).order_by("-id").first()
-    await Thread.filter(id=thread.id).update(post_count=n, last_post_id=last.id)  # type: ignore[union-attr]
+    await Thread.filter(id=thread.id).update(post_count=n, last_post_id=ids[-1], last_post_seq=n)
     return thread
 
 

@@ -6,9 +6,10 @@ their sequence default, so nothing can fall back to a global counter. (SQLite's 
 only takes effect when an insert gives no id, which none does; changing it would rebuild every
 table.)
 
-Order: lists ordered by id are ordered by time (two new indexes). Read markers held the id of the last post read and compared ids. Existing posts are
-numbered by their old ids (which were in order within a thread), so markers keep their values;
-new posts take the thread's next number.
+Order: lists once ordered by id are ordered by time (two new indexes). Read markers held the
+id of the last post read and compared ids; they now hold a post's number in its thread.
+Existing posts are numbered by their old ids (which were in order within a thread), so markers
+keep their values; new posts take the thread's next number.
 """
 
 from tortoise import fields, migrations
@@ -47,8 +48,23 @@ def random_id():
     )
 
 
+class AddCountedField(ops.AddField):
+    """A counter column for existing rows: added below with a database default of 0, as a NOT
+    NULL column without one cannot be added to a table that has rows."""
+
+    async def database_forward(self, app_label, old_state, new_state, state_editor=None):
+        return None
+
+    async def database_backward(self, app_label, old_state, new_state, state_editor=None):
+        return None
+
+
 async def forward(apps, schema_editor):
     client = schema_editor.client
+    await client.execute_script("ALTER TABLE post ADD COLUMN seq INT NOT NULL DEFAULT 0")
+    await client.execute_script(
+        "ALTER TABLE thread ADD COLUMN last_post_seq INT NOT NULL DEFAULT 0"
+    )
     await client.execute_script("UPDATE post SET seq = id")
     await client.execute_script("UPDATE thread SET last_post_seq = last_post_id")
     if client.capabilities.dialect == "postgres":
@@ -58,6 +74,8 @@ async def forward(apps, schema_editor):
 
 async def backward(apps, schema_editor):
     client = schema_editor.client
+    await client.execute_script("ALTER TABLE post DROP COLUMN seq")
+    await client.execute_script("ALTER TABLE thread DROP COLUMN last_post_seq")
     if client.capabilities.dialect != "postgres":
         return
     for table in TABLES.values():
@@ -79,8 +97,10 @@ class Migration(migrations.Migration):
 
     operations = [
         *(AlterIdState(model_name=name, name="id", field=random_id()) for name in TABLES),
-        ops.AddField(model_name="Post", name="seq", field=fields.IntField(default=0)),
-        ops.AddField(model_name="Thread", name="last_post_seq", field=fields.IntField(default=0)),
+        AddCountedField(model_name="Post", name="seq", field=fields.IntField(default=0)),
+        AddCountedField(
+            model_name="Thread", name="last_post_seq", field=fields.IntField(default=0)
+        ),
         ops.RenameField(
             model_name="ReadMarker", old_name="last_read_post_id", new_name="last_read_seq"
         ),

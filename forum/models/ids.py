@@ -35,6 +35,19 @@ def new_id() -> int:
     return secrets.randbelow(ID_LIMIT - 1) + 1
 
 
+def distinct_ids(count: int, taken: Iterable[int] = ()) -> list[int]:
+    """`count` random ids, none equal to another or to one in `taken`: for `bulk_create`, which
+    inserts many rows in one statement and so cannot try one row again."""
+    seen = set(taken)
+    out: list[int] = []
+    while len(out) < count:
+        candidate = new_id()
+        if candidate not in seen:
+            seen.add(candidate)
+            out.append(candidate)
+    return out
+
+
 def random_id_field() -> Any:
     """The primary key of a model with public ids: set by us at insert, not by the database."""
     return fields.IntField(primary_key=True, generated=False, default=new_id)

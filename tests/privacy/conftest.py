@@ -383,7 +383,7 @@ def _client(app: Starlette, cookies: dict[str, str]) -> httpx.AsyncClient:
 
 
 async def _root_post(thread: Thread) -> int:
-    post = await Post.filter(thread_id=thread.id, parent_id=None).order_by("id").first()
+    post = await Post.filter(thread_id=thread.id, parent_id=None).order_by("path").first()
     assert post is not None
     return post.id
 
