@@ -37,7 +37,7 @@ from forum.policy import Action
 from forum.schemas.base import Input, Output
 from forum.schemas.parse import from_json, from_path, from_query
 from forum.services.context import Ctx
-from forum.web.forms import check_csrf, read_json
+from forum.web.forms import check_csrf
 
 Handler = Callable[..., Awaitable[Response]]
 View = Callable[[Request], Awaitable[Response]]
@@ -119,14 +119,6 @@ def no_content() -> Response:
 def require_signed_in(ctx: Ctx) -> None:
     """401 for anonymous callers (before the CSRF check would give them a confusing 403)."""
     policy.require(ctx.actor, Action.USE_ACCOUNT)
-
-
-async def json_body(request: Request) -> dict[str, Any]:
-    """The JSON object of an unsafe request: signed in first, then CSRF (cookie sessions), then
-    the body itself."""
-    ctx = ctx_of(request)
-    require_signed_in(ctx)
-    return await read_json(request)
 
 
 def check_unsafe(request: Request) -> None:
