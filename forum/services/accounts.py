@@ -412,7 +412,7 @@ async def suspend(ctx: Ctx, handle: str, reason: str, days: int | None) -> Membe
         await _keep_an_admin(member)
     async with in_transaction() as conn:
         member.status = "suspended"
-        member.suspension_reason = reason[:2000]
+        member.suspension_reason = reason[: limits.MAX_REASON]
         member.suspended_until = now() + timedelta(days=days) if days else None
         await member.save(
             update_fields=["status", "suspension_reason", "suspended_until"], using_db=conn

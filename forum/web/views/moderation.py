@@ -260,7 +260,7 @@ async def appeal(request: Request) -> Response:
     if member is None or not ok or member.status != "suspended":
         return render(request, "appeal.html", {**context, "errors": {"form": generic}}, status=400)
     try:
-        await moderation.appeal_suspension(ctx, member, form["note"])
+        await moderation.appeal_suspension(ctx, member, from_form(Appeal, form).note)
     except Invalid as exc:
         return render(
             request,
