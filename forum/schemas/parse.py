@@ -7,6 +7,7 @@ JSON bodies, queries and paths, and the form views for form data. A refusal is a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -54,9 +55,15 @@ def _annotation(model: type[Input], field: str) -> str:
     return repr(info.annotation) if info is not None else ""
 
 
+@functools.cache
+def _properties(model: type[Input]) -> dict[str, Any]:
+    properties: dict[str, Any] = model.model_json_schema()["properties"]
+    return properties
+
+
 def _bounds(model: type[Input], field: str) -> tuple[object, object]:
     """A number field's range as the document states it (optional ones under `anyOf`)."""
-    schema = model.model_json_schema()["properties"].get(field, {})
+    schema = _properties(model).get(field, {})
     low: object = "?"
     high: object = "?"
     for option in [schema, *schema.get("anyOf", [])]:
