@@ -14,7 +14,8 @@ The handler receives what was declared as keyword arguments: `params` (path mode
 does not fit answers 404), `query` (400 with `fields`), `body` (a JSON object, strictly typed; 400
 with `fields`). Unsafe methods (POST, PATCH, PUT, DELETE) are refused first to anonymous callers
 (401) and to cookie sessions without the X-CSRF-Token header (403). A new module lists its rows in
-`ENDPOINTS` and is added to `MODULES` in `forum/web/api/__init__.py`.
+`ENDPOINTS` and is added to `MODULES` in `forum/web/api/__init__.py`. A decorator between the
+row and the handler (such as `@access`) must pass keyword arguments through.
 
 Handlers call one service and serialise with `serialise`; domain errors raised by services
 become JSON errors in `forum.web.errors`; nothing here decides who may do what.
