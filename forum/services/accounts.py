@@ -9,7 +9,7 @@ from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from forum import policy
+from forum import limits, policy
 from forum.db import sql_for
 from forum.errors import Forbidden, Invalid, NotFound
 from forum.models import ApiToken, Invite, Member, Session
@@ -21,8 +21,8 @@ from forum.services.context import Ctx, Services
 from forum.services.joined import JoinedQuery, Part
 
 HANDLE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")
-MIN_PASSWORD = 10
-MAX_PASSWORD = 1024
+MIN_PASSWORD = limits.MIN_PASSWORD
+MAX_PASSWORD = limits.MAX_PASSWORD
 GENERIC_LOGIN_ERROR = "That handle and password do not match an account that can sign in."
 INVITE_DAYS = 14
 # A session's last-seen time is written at most this often, so reading pages costs no write.
@@ -40,8 +40,8 @@ def _clean_text(value: str, limit: int) -> str:
 def validate_handle(handle: str) -> str | None:
     if not handle:
         return "Choose a handle."
-    if len(handle) > 32 or len(handle) < 2:
-        return "A handle has 2 to 32 characters."
+    if len(handle) > limits.MAX_HANDLE or len(handle) < limits.MIN_HANDLE:
+        return f"A handle has {limits.MIN_HANDLE} to {limits.MAX_HANDLE} characters."
     if not HANDLE_RE.match(handle):
         return "Use letters, digits, - and _ only, starting with a letter or digit."
     return None
@@ -110,7 +110,7 @@ async def sign_up(
     handle = handle.strip()
     if msg := validate_handle(handle):
         errors["handle"] = msg
-    display_name = _clean_text(display_name, 80) or handle
+    display_name = _clean_text(display_name, limits.MAX_DISPLAY_NAME) or handle
     if msg := validate_password(password):
         errors["password"] = msg
     invite = None
@@ -305,7 +305,7 @@ async def update_profile(ctx: Ctx, display_name: str) -> Member:
     policy.require(ctx.actor, Action.USE_ACCOUNT)
     member = ctx.member
     assert member is not None
-    cleaned = _clean_text(display_name, 80)
+    cleaned = _clean_text(display_name, limits.MAX_DISPLAY_NAME)
     if not cleaned:
         raise Invalid(fields={"display_name": "Enter the name to show beside your posts."})
     member.display_name = cleaned
@@ -320,7 +320,9 @@ async def update_profile(ctx: Ctx, display_name: str) -> Member:
 
 
 async def member_by_handle(handle: str) -> Member:
-    member = await Member.get_or_none(handle_key=handle.lower()[:64])
+    # A handle longer than any can be names no one (and would not fit the column).
+    too_long = len(handle) > limits.MAX_HANDLE
+    member = None if too_long else await Member.get_or_none(handle_key=handle.lower())
     if member is None:
         raise NotFound()
     return member
@@ -374,7 +376,7 @@ async def create_invite(ctx: Ctx | None, role: str = "member", note: str = "") -
         token_hash=token_digest(token),
         created_by_id=ctx.member.id if ctx and ctx.member else None,
         role=role,
-        note=_clean_text(note, 200),
+        note=_clean_text(note, limits.MAX_INVITE_NOTE),
         expires_at=now() + timedelta(days=INVITE_DAYS),
     )
     return token
@@ -410,7 +412,7 @@ async def suspend(ctx: Ctx, handle: str, reason: str, days: int | None) -> Membe
         await _keep_an_admin(member)
     async with in_transaction() as conn:
         member.status = "suspended"
-        member.suspension_reason = reason[:2000]
+        member.suspension_reason = reason[: limits.MAX_REASON]
         member.suspended_until = now() + timedelta(days=days) if days else None
         await member.save(
             update_fields=["status", "suspension_reason", "suspended_until"], using_db=conn

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
-from forum import policy
+from forum import limits, policy
 from forum.errors import Forbidden, Invalid, NotFound
 from forum.models import Caucus, CaucusMembership, Channel, Member, Thread
 from forum.models.caucuses import JOIN_POLICIES
@@ -40,10 +40,10 @@ def _clean(name: str, description: str, join_policy: str) -> tuple[str, str, str
     errors: dict[str, str] = {}
     if not name:
         errors["name"] = "Give the caucus a name."
-    elif len(name) > 80:
-        errors["name"] = "A name has at most 80 characters."
-    if len(description) > 2000:
-        errors["description"] = "A description has at most 2,000 characters."
+    elif len(name) > limits.MAX_NAME:
+        errors["name"] = f"A name has at most {limits.MAX_NAME:,} characters."
+    if len(description) > limits.MAX_DESCRIPTION:
+        errors["description"] = f"A description has at most {limits.MAX_DESCRIPTION:,} characters."
     if join_policy not in JOIN_POLICIES:
         errors["join_policy"] = "Choose how members join: by request or by invitation."
     if errors:
@@ -134,7 +134,9 @@ async def _seat_of(
     caucus: Caucus, handle: str, active_only: bool = True
 ) -> tuple[Member, CaucusMembership | None]:
     """The member and their seat; removing or declining also reaches a suspended member."""
-    member = await Member.get_or_none(handle_key=handle.lower()[:64])
+    # A handle longer than any can be names no one (and would not fit the column).
+    too_long = len(handle) > limits.MAX_HANDLE
+    member = None if too_long else await Member.get_or_none(handle_key=handle.lower())
     if member is None or (active_only and member.status != "active"):
         raise Invalid(fields={"handle": "There is no active member with that handle."})
     seat = await CaucusMembership.get_or_none(caucus_id=caucus.id, member_id=member.id)

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from forum import policy
+from forum import limits, policy
 from forum.errors import Invalid
 from forum.models import Channel, ReadMarker, Thread
 from forum.policy import Action
@@ -38,8 +38,8 @@ async def create_channel(
         policy.require(ctx.actor, Action.CREATE_CHANNEL)
     name = " ".join(name.split())
     errors: dict[str, str] = {}
-    if not name or len(name) > 80:
-        errors["name"] = "A name has 1 to 80 characters."
+    if not name or len(name) > limits.MAX_NAME:
+        errors["name"] = f"A name has 1 to {limits.MAX_NAME} characters."
     slug = (slug or slugify(name)).strip().lower()
     if not SLUG_RE.match(slug):
         errors["slug"] = "Use lowercase letters, digits and -."

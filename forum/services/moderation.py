@@ -12,7 +12,7 @@ from typing import Any
 
 from tortoise.expressions import F
 
-from forum import policy
+from forum import limits, policy
 from forum.errors import Forbidden, Invalid, NotFound
 from forum.models import Channel, Flag, Member, Post, ReviewItem, Thread
 from forum.models.moderation import FLAG_REASONS
@@ -28,15 +28,15 @@ REASON_LABELS = {
     "spam": "spam",
     "other": "other",
 }
-MAX_SLOW_MODE = 24 * 3600
+MAX_SLOW_MODE = limits.MAX_SLOW_MODE
 
 
 def _reason(text: str) -> str:
     text = " ".join(text.split())
     if not text:
         raise Invalid(fields={"reason": "Give a reason: the member and the log will show it."})
-    if len(text) > 2000:
-        raise Invalid(fields={"reason": "A reason has at most 2,000 characters."})
+    if len(text) > limits.MAX_REASON:
+        raise Invalid(fields={"reason": f"A reason has at most {limits.MAX_REASON:,} characters."})
     return text
 
 
@@ -58,7 +58,7 @@ async def flag(ctx: Ctx, post_id: int, reason: str, note: str = "") -> ReviewIte
     policy.require(ctx.actor, Action.FLAG, post)
     if reason not in FLAG_REASONS:
         raise Invalid(fields={"reason": "Choose a reason."})
-    note = note.strip()[:2000]
+    note = note.strip()[: limits.MAX_NOTE]
     if reason == "other" and not note:
         raise Invalid(fields={"note": "Say what is wrong when the reason is “other”."})
     thread: Thread = post.thread
@@ -308,7 +308,7 @@ async def appeal_post(ctx: Ctx, post_id: int, note: str) -> ReviewItem:
         raise Invalid("You have already appealed this post.")
     thread: Thread = post.thread
     return await ReviewItem.create(
-        kind="appeal", post_id=post.id, note=note[:2000], caucus_id=_caucus_of(thread)
+        kind="appeal", post_id=post.id, note=note[: limits.MAX_NOTE], caucus_id=_caucus_of(thread)
     )
 
 
@@ -321,7 +321,9 @@ async def appeal_suspension(ctx: Ctx, member: Member, note: str) -> ReviewItem:
         raise Invalid("This account is not suspended.")
     if await ReviewItem.filter(subject_id=member.id, kind="appeal").exists():
         raise Invalid("You have already appealed this suspension.")
-    return await ReviewItem.create(kind="appeal", subject_id=member.id, note=note[:2000])
+    return await ReviewItem.create(
+        kind="appeal", subject_id=member.id, note=note[: limits.MAX_NOTE]
+    )
 
 
 # ---- actions on threads --------------------------------------------------------------------

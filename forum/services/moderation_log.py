@@ -6,7 +6,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from forum import policy
+from forum import limits, policy
 from forum.models import CaucusMembership, Member, ModerationAction
 from forum.services.context import Ctx
 
@@ -26,7 +26,7 @@ async def record(
     return await ModerationAction.create(
         actor_id=ctx.member.id if ctx.member else None,
         action=action,
-        reason=reason[:2000],
+        reason=reason[: limits.MAX_REASON],
         caucus_id=caucus_id,
         thread_id=thread_id,
         post_id=post_id,

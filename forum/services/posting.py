@@ -9,7 +9,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
-from forum import policy
+from forum import limits, policy
 from forum.db import sql_for
 from forum.errors import Invalid, RateLimited
 from forum.models import Channel, Member, Post, PostRevision, ReadMarker, Statement, Thread
@@ -21,8 +21,8 @@ from forum.rendering import RENDERER_VERSION, extract_mentions, render_markdown
 from forum.services import access, notifications, search_index, threads
 from forum.services.context import Ctx
 
-MAX_BODY = 50_000
-MAX_TITLE = 200
+MAX_BODY = limits.MAX_BODY
+MAX_TITLE = limits.MAX_TITLE
 DUPLICATE_WINDOW = timedelta(minutes=2)
 NEW_MEMBER_DAYS = 3
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -65,7 +65,7 @@ def clean_key(key: str | None) -> str | None:
     key = (key or "").strip()
     if not key:
         return None
-    if len(key) > 64 or not all(c.isalnum() or c in "-_" for c in key):
+    if len(key) > limits.MAX_KEY or not all(c.isalnum() or c in "-_" for c in key):
         raise Invalid(fields={"key": "A client key has at most 64 letters, digits, - or _."})
     return key
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from tortoise.expressions import F
 
-from forum import policy
+from forum import limits, policy
 from forum.errors import Invalid, NotFound
 from forum.importers import StatementData
 from forum.models import Channel, Statement, StatementVersion, Thread
@@ -18,7 +18,7 @@ from forum.services import search_index
 from forum.services.context import Ctx, Publish
 
 DEFAULT_CHANNEL = "statements"
-MAX_BODY = 200_000
+MAX_BODY = limits.MAX_STATEMENT_BODY
 
 
 @dataclass
@@ -32,8 +32,8 @@ def _validate(data: StatementData) -> StatementData:
     errors: dict[str, str] = {}
     if not data.title.strip():
         errors["title"] = "A statement needs a title."
-    elif len(data.title) > 300:
-        errors["title"] = "A title has at most 300 characters."
+    elif len(data.title) > limits.MAX_STATEMENT_TITLE:
+        errors["title"] = f"A title has at most {limits.MAX_STATEMENT_TITLE:,} characters."
     if not data.body.strip():
         errors["body"] = "A statement needs a body."
     elif len(data.body) > MAX_BODY:
@@ -42,14 +42,14 @@ def _validate(data: StatementData) -> StatementData:
         errors["author"] = "Say who published the statement (e.g. the Steering Group)."
     if data.source_url and not data.source_url.startswith(("http://", "https://")):
         errors["source_url"] = "The source must be an http(s) address."
-    elif data.source_url and len(data.source_url) > 1000:
-        errors["source_url"] = "A source address has at most 1,000 characters."
-    if data.external_id and len(data.external_id) > 300:
-        errors["external_id"] = "An external id has at most 300 characters."
-    if data.caption and len(data.caption) > 300:
-        errors["caption"] = "A caption has at most 300 characters."
-    if data.author and len(data.author.strip()) > 120:
-        errors["author"] = "An author's name has at most 120 characters."
+    elif data.source_url and len(data.source_url) > limits.MAX_URL:
+        errors["source_url"] = f"A source address has at most {limits.MAX_URL:,} characters."
+    if data.external_id and len(data.external_id) > limits.MAX_EXTERNAL_ID:
+        errors["external_id"] = f"An external id has at most {limits.MAX_EXTERNAL_ID} characters."
+    if data.caption and len(data.caption) > limits.MAX_CAPTION:
+        errors["caption"] = f"A caption has at most {limits.MAX_CAPTION} characters."
+    if data.author and len(data.author.strip()) > limits.MAX_AUTHOR:
+        errors["author"] = f"An author's name has at most {limits.MAX_AUTHOR} characters."
     if errors:
         raise Invalid(fields=errors)
     return data

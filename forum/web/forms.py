@@ -1,22 +1,20 @@
-"""Reading request input: forms and JSON, with the CSRF token checked on every unsafe request.
+"""Reading form input, with the CSRF token checked on every unsafe request.
 
-Handlers never touch `request.form()` directly: going through `read_form` / `read_json` is what
-guarantees that no unsafe request skips the CSRF check.
+Handlers never touch `request.form()` directly: going through `read_form` is what
+guarantees that no unsafe request skips the CSRF check. The fields are then validated with the
+same models as the JSON API (`forum.schemas.parse.from_form`).
 """
 
 from __future__ import annotations
-
-import json
-from typing import Any
 
 from python_multipart.exceptions import MultipartParseError
 from starlette.requests import Request
 
 from forum.errors import DomainError, Forbidden, Invalid
+from forum.limits import MAX_FIELD
+from forum.schemas.base import clean_text
 from forum.security import tokens_match
 from forum.services.context import Ctx
-
-MAX_FIELD = 200_000
 
 
 class Form(dict[str, str]):
@@ -62,40 +60,4 @@ async def read_form(request: Request) -> Form:
     return form
 
 
-def _clean(value: str) -> str:
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    if any((ord(c) < 32 and c not in "\n\t") or c == "\x7f" for c in value):
-        value = "".join(c for c in value if ord(c) >= 32 or c in "\n\t").replace("\x7f", "")
-    return value
-
-
-async def read_json(request: Request) -> dict[str, Any]:
-    ctx: Ctx = request.state.ctx
-    check_csrf(ctx, request.headers.get("x-csrf-token", ""))
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/json":
-        raise Invalid("Send a JSON object with Content-Type: application/json.")
-    body = await request.body()
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise Invalid("The request body is not valid JSON.") from exc
-    if not isinstance(data, dict):
-        raise Invalid("Send a JSON object.")
-    return data
-
-
-def text_field(
-    data: dict[str, Any], name: str, *, required: bool = True, limit: int = MAX_FIELD
-) -> str:
-    """A string field from JSON input, cleaned like a form field."""
-    value = data.get(name)
-    if value is None:
-        if required:
-            raise Invalid(fields={name: "This field is required."})
-        return ""
-    if not isinstance(value, str):
-        raise Invalid(fields={name: "This field must be a string."})
-    if len(value) > limit:
-        raise Invalid(fields={name: f"At most {limit} characters."})
-    return _clean(value)
+_clean = clean_text  # one cleaning for form fields and the models' text fields

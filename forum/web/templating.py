@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
-from forum import policy
+from forum import limits, policy
 from forum.models import Post
 from forum.policy import Action, Actor
 from forum.services.threads import ThreadPage
@@ -67,6 +67,8 @@ def make_templates() -> Jinja2Templates:
     env.globals["plural"] = _plural
     env.globals["can"] = policy.can
     env.globals["Action"] = Action
+    # Form fields' maxlength: the same limits the input models and services use.
+    env.globals["limits"] = limits
     return Jinja2Templates(env=env)
 
 

@@ -1,7 +1,8 @@
 """The JSON API under /api/v1: the same services as the pages, answering JSON.
 
-Each module lists its `ENDPOINTS` (route + OpenAPI operation) and may add object `SCHEMAS`;
-adding a module to `MODULES` mounts its routes and documents them in /api/v1/openapi.json.
+Each module lists its `ENDPOINTS` (route, models, summary: see `forum.web.api.base`); adding a
+module to `MODULES` mounts its routes and documents them in /api/v1/openapi.json, generated from
+the models.
 """
 
 from __future__ import annotations
@@ -36,10 +37,7 @@ def endpoints() -> list[Endpoint]:
 
 @cache
 def document() -> dict[str, Any]:
-    extra: dict[str, Any] = {}
-    for module in MODULES:
-        extra.update(getattr(module, "SCHEMAS", {}))
-    return openapi.document(endpoints(), extra)
+    return openapi.document(endpoints())
 
 
 @access("anyone")
@@ -52,5 +50,5 @@ def routes() -> list[BaseRoute]:
     # that exists with another method.
     return [
         Route("/openapi.json", openapi_json, methods=["GET"]),
-        *(Route(e.path, e.handler, methods=[e.method]) for e in endpoints()),
+        *(Route(e.path, e.view(), methods=[e.method]) for e in endpoints()),
     ]

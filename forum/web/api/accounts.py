@@ -7,10 +7,10 @@ from starlette.responses import Response
 
 from forum import policy
 from forum.policy import Action
+from forum.schemas.accounts import Me
 from forum.web.access import access
 from forum.web.api import serialise
 from forum.web.api.base import Endpoint, ctx_of, ok
-from forum.web.api.openapi import op, ref
 
 
 @access("signed-in")
@@ -26,6 +26,10 @@ ENDPOINTS = [
         "GET",
         "/me",
         get_me,
-        op("The signed-in member", tag="accounts", ok=ref("Me"), errors=[401], signed_in=True),
+        "The signed-in member",
+        tag="accounts",
+        response=Me,
+        errors=[401],
+        signed_in=True,
     ),
 ]

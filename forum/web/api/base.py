@@ -1,14 +1,31 @@
-"""What every API endpoint shares: its declaration (route + OpenAPI operation) and input parsing.
+"""What every API endpoint shares: its declaration (route, models, documentation) and input parsing.
 
-Handlers parse input here, call one service, and serialise with `serialise`. Domain errors raised
-by services become JSON errors in `forum.web.errors`; nothing here decides who may do what.
+An `Endpoint` is one row of a module's `ENDPOINTS` table, next to its handler. It names the path,
+query, body and response models (`forum.schemas`); the same row validates the request before the
+handler runs and documents the operation in /api/v1/openapi.json, so neither can drift:
+
+    Endpoint("POST", "/tokens", create_token, "Create a personal API token", tag="tokens",
+             body=NewToken, response=TokenMade, status=201, errors=[400, 401], signed_in=True)
+
+    @access("signed-in")
+    async def create_token(request: Request, body: NewToken) -> Response: ...
+
+The handler receives what was declared as keyword arguments: `params` (path model; a value that
+does not fit answers 404), `query` (400 with `fields`), `body` (a JSON object, strictly typed; 400
+with `fields`). Unsafe methods (POST, PATCH, PUT, DELETE) are refused first to anonymous callers
+(401) and to cookie sessions without the X-CSRF-Token header (403). A new module lists its rows in
+`ENDPOINTS` and is added to `MODULES` in `forum/web/api/__init__.py`. A decorator between the
+row and the handler (such as `@access`) must pass keyword arguments through.
+
+Handlers call one service and serialise with `serialise`; domain errors raised by services
+become JSON errors in `forum.web.errors`; nothing here decides who may do what.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import functools
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -16,30 +33,72 @@ from starlette.responses import JSONResponse, Response
 
 from forum import policy
 from forum.errors import Invalid, NotFound
-from forum.models.threads import MAX_DEPTH, PATH_SEGMENT
+from forum.limits import MAX_ID
 from forum.policy import Action
+from forum.schemas.base import Input, Output
+from forum.schemas.parse import from_json, from_path, from_query
 from forum.services.context import Ctx
-from forum.web.forms import check_csrf, read_json
+from forum.web.forms import check_csrf
 
-Handler = Callable[[Request], Awaitable[Response]]
-
-MAX_ID = 2**31 - 1
-# Cursors are materialised post paths: base-36 digits, PATH_SEGMENT a level, MAX_DEPTH + 1 levels.
-CURSOR_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
-MAX_CURSOR = PATH_SEGMENT * (MAX_DEPTH + 1)
+Handler = Callable[..., Awaitable[Response]]
+View = Callable[[Request], Awaitable[Response]]
+UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One operation of the API: the route that serves it and the OpenAPI text that documents it.
+    """One operation of the API: its route, its models, and the words that document it.
 
     `path` is relative to /api/v1 and uses OpenAPI's `{name}` templates, which Starlette reads the
-    same way. `operation` is the OpenAPI Operation object (see `openapi.op`)."""
+    same way; `params` must name exactly those. `response` is the success body at `status` (None:
+    no content, e.g. 204); `also` adds other success statuses; `errors` lists the error statuses
+    worth naming (every operation also documents a `default` error)."""
 
     method: str
     path: str
     handler: Handler
-    operation: dict[str, Any] = field(default_factory=dict)
+    summary: str
+    tag: str
+    description: str = ""
+    params: type[Input] | None = None
+    query: type[Input] | None = None
+    body: type[Input] | None = None
+    body_required: bool = True
+    response: type[Output] | None = None
+    status: int = 200
+    also: Mapping[int, type[Output]] = field(default_factory=dict)
+    errors: Sequence[int] = ()
+    signed_in: bool = False
+
+    def view(self) -> View:
+        """The route's endpoint: checks and parses what this row declares, then the handler.
+        It carries the handler's name and `@access` declaration."""
+        handler = self.handler
+
+        @functools.wraps(handler)
+        async def run(request: Request) -> Response:
+            args: dict[str, Any] = {}
+            if self.method in UNSAFE:
+                check_unsafe(request)
+            if self.params is not None:
+                args["params"] = from_path(self.params, request.path_params)
+            if self.query is not None:
+                args["query"] = from_query(self.query, request.query_params)
+            if self.body is not None:
+                args["body"] = await _body(request, self.body, self.body_required)
+            return await handler(request, **args)
+
+        return run
+
+
+async def _body(request: Request, model: type[Input], required: bool) -> Input:
+    raw = await request.body()
+    if not required and not raw.strip():
+        return model()
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise Invalid("Send a JSON object with Content-Type: application/json.")
+    return from_json(model, raw)
 
 
 def ctx_of(request: Request) -> Ctx:
@@ -61,14 +120,6 @@ def no_content() -> Response:
 def require_signed_in(ctx: Ctx) -> None:
     """401 for anonymous callers (before the CSRF check would give them a confusing 403)."""
     policy.require(ctx.actor, Action.USE_ACCOUNT)
-
-
-async def json_body(request: Request) -> dict[str, Any]:
-    """The JSON object of an unsafe request: signed in first, then CSRF (cookie sessions), then
-    the body itself."""
-    ctx = ctx_of(request)
-    require_signed_in(ctx)
-    return await read_json(request)
 
 
 def check_unsafe(request: Request) -> None:
@@ -96,83 +147,3 @@ def path_id(request: Request, name: str) -> int:
     if number is None:
         raise NotFound()
     return number
-
-
-def path_slug(request: Request, name: str = "slug") -> str:
-    slug = str(request.path_params.get(name, ""))
-    if not slug or len(slug) > 80:
-        raise NotFound()
-    return slug
-
-
-def query_int(
-    request: Request, name: str, *, default: int | None, low: int = 1, high: int = MAX_ID
-) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    text = raw.strip()
-    if not (text.isascii() and text.isdigit() and len(text) <= 10 and low <= int(text) <= high):
-        raise Invalid(fields={name: f"A whole number from {low} to {high}."})
-    return int(text)
-
-
-def query_text(request: Request, name: str, *, limit: int) -> str:
-    value = request.query_params.get(name, "")
-    if len(value) > limit:
-        raise Invalid(fields={name: f"At most {limit} characters."})
-    return value
-
-
-def query_cursor(request: Request, name: str = "after") -> str | None:
-    value = request.query_params.get(name)
-    if not value:
-        return None
-    if len(value) > MAX_CURSOR or not set(value) <= CURSOR_CHARS:
-        raise Invalid(fields={name: "Use the `next` value of the previous page."})
-    return value
-
-
-# ---- JSON fields ------------------------------------------------------------------------------
-
-
-def int_field(data: dict[str, Any], name: str) -> int | None:
-    """An optional integer field (true/false and 1.0 are not integers)."""
-    value = data.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise Invalid(fields={name: "This field must be an integer."})
-    return value
-
-
-def id_list_field(data: dict[str, Any], name: str, *, limit: int = 200) -> list[int] | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, list) or len(value) > limit:
-        raise Invalid(fields={name: f"A list of at most {limit} ids."})
-    ids: list[int] = []
-    for item in value:
-        if isinstance(item, bool) or not isinstance(item, int):
-            raise Invalid(fields={name: "Every id must be an integer."})
-        if 0 < item <= MAX_ID:
-            ids.append(item)  # ids that cannot exist match nothing; no need to refuse them
-    return ids
-
-
-def datetime_field(data: dict[str, Any], name: str) -> datetime | None:
-    """An optional ISO 8601 date or date-time; without an offset it is taken as UTC."""
-    value = data.get(name)
-    if value is None:
-        return None
-    message = "An ISO 8601 date-time, e.g. 2024-05-01T12:00:00Z."
-    if not isinstance(value, str) or len(value) > 64:
-        raise Invalid(fields={name: message})
-    try:
-        moment = datetime.fromisoformat(value)
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        return moment.astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise Invalid(fields={name: message}) from None

@@ -5,13 +5,20 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from forum.schemas.channels import (
+    Channel,
+    ChannelList,
+    ChannelPath,
+    NewThread,
+    PageQuery,
+    Thread,
+    ThreadList,
+)
 from forum.services import access as fetch
 from forum.services import channels, posting
 from forum.web.access import access
 from forum.web.api import serialise
-from forum.web.api.base import Endpoint, ctx_of, json_body, ok, path_slug, query_int
-from forum.web.api.openapi import BOOL, INT, array, obj, op, param, ref
-from forum.web.forms import text_field
+from forum.web.api.base import Endpoint, ctx_of, ok
 
 
 @access("anyone")
@@ -22,109 +29,78 @@ async def list_channels(request: Request) -> Response:
 
 
 @access("policy")
-async def get_channel(request: Request) -> Response:
-    channel = await fetch.channel_by_slug(ctx_of(request), path_slug(request))
+async def get_channel(request: Request, params: ChannelPath) -> Response:
+    channel = await fetch.channel_by_slug(ctx_of(request), params.slug)
     return ok(serialise.channel(channel))
 
 
 @access("policy")
-async def list_threads(request: Request) -> Response:
+async def list_threads(request: Request, params: ChannelPath, query: PageQuery) -> Response:
     ctx = ctx_of(request)
-    page = query_int(request, "page", default=1, high=10_000) or 1
-    channel, rows, more = await channels.thread_list(ctx, path_slug(request), page)
+    channel, rows, more = await channels.thread_list(ctx, params.slug, query.page)
     return ok(
         {
             "channel": serialise.channel(channel),
             "threads": [serialise.thread_row(row, channel) for row in rows],
-            "page": page,
+            "page": query.page,
             "more": more,
         }
     )
 
 
 @access("member")
-async def start_thread(request: Request) -> Response:
+async def start_thread(request: Request, params: ChannelPath, body: NewThread) -> Response:
     ctx = ctx_of(request)
-    slug = path_slug(request)
-    data = await json_body(request)
-    title = text_field(data, "title", limit=1000)
-    body = text_field(data, "body")
-    key = text_field(data, "key", required=False, limit=64)
-    made = await posting.start_thread(ctx, slug, title, body, key)
+    made = await posting.start_thread(ctx, params.slug, body.title, body.body, body.key)
     thread = await fetch.thread_for(ctx, made.id)
     if ctx.member is not None and thread.author_id == ctx.member.id:
         thread.author = ctx.member
     return ok(serialise.thread(thread), status=201)
 
 
-NEW_THREAD = obj(
-    {
-        "title": {"type": "string", "minLength": 1, "maxLength": 200},
-        "body": {"type": "string", "minLength": 1, "maxLength": 50_000},
-        "key": {
-            "type": "string",
-            "pattern": "^[A-Za-z0-9_-]{1,64}$",
-            "description": "Client-made idempotency key: a retry returns the same thread.",
-        },
-    },
-    required=["title", "body"],
-)
-
 ENDPOINTS = [
     Endpoint(
         "GET",
         "/channels",
         list_channels,
-        op(
-            "The organisation's open channels the caller may read",
-            tag="channels",
-            ok=obj({"channels": array(ref("Channel"))}),
-        ),
+        "The organisation's open channels the caller may read",
+        tag="channels",
+        response=ChannelList,
     ),
     Endpoint(
         "GET",
         "/channels/{slug}",
         get_channel,
-        op(
-            "One channel",
-            tag="channels",
-            ok=ref("Channel"),
-            errors=[404],
-            params=[param("ChannelSlug")],
-        ),
+        "One channel",
+        tag="channels",
+        params=ChannelPath,
+        response=Channel,
+        errors=[404],
     ),
     Endpoint(
         "GET",
         "/channels/{slug}/threads",
         list_threads,
-        op(
-            "Threads in a channel, pinned first, then by latest activity",
-            tag="channels",
-            ok=obj(
-                {
-                    "channel": ref("Channel"),
-                    "threads": array(ref("ThreadRow")),
-                    "page": INT,
-                    "more": {**BOOL, "description": "Whether page+1 has threads."},
-                }
-            ),
-            errors=[400, 404],
-            params=[param("ChannelSlug"), param("Page")],
-        ),
+        "Threads in a channel, pinned first, then by latest activity",
+        tag="channels",
+        params=ChannelPath,
+        query=PageQuery,
+        response=ThreadList,
+        errors=[400, 404],
     ),
     Endpoint(
         "POST",
         "/channels/{slug}/threads",
         start_thread,
-        op(
-            "Start a thread",
-            tag="channels",
-            ok=ref("Thread"),
-            status=201,
-            errors=[400, 401, 403, 404, 413, 429],
-            signed_in=True,
-            params=[param("ChannelSlug")],
-            body=NEW_THREAD,
-        ),
+        "Start a thread",
+        tag="channels",
+        description="With a `key` already used by the caller, the thread made then is "
+        "returned instead of a duplicate.",
+        params=ChannelPath,
+        body=NewThread,
+        response=Thread,
+        status=201,
+        errors=[400, 401, 403, 404, 413, 429],
+        signed_in=True,
     ),
 ]

@@ -1,8 +1,8 @@
 """Models to JSON-ready dicts: the one place that decides what each API object shows.
 
 Each function takes what the service returned (with its relations loaded) and, where what shows
-depends on who asks, the actor; it asks the policy, never decides itself. The OpenAPI schemas in
-`openapi.SCHEMAS` describe exactly these shapes.
+depends on who asks, the actor; it asks the policy, never decides itself. The output models in
+`forum.schemas` (and so the OpenAPI document) describe exactly these shapes.
 """
 
 from __future__ import annotations

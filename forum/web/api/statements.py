@@ -7,13 +7,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from forum.importers import StatementData
+from forum.schemas.statements import (
+    Published,
+    PublishStatement,
+    StatementList,
+    StatementPath,
+    StatementVersions,
+)
 from forum.services import access as fetch
 from forum.services import statements
 from forum.web.access import access
 from forum.web.api import serialise
-from forum.web.api.base import Endpoint, ctx_of, datetime_field, json_body, ok, path_id
-from forum.web.api.openapi import ID, array, obj, op, ref
-from forum.web.forms import text_field
+from forum.web.api.base import Endpoint, ctx_of, ok
 
 
 @access("anyone")
@@ -31,19 +36,18 @@ async def list_statements(request: Request) -> Response:
 
 
 @access("policy")
-async def publish_statement(request: Request) -> Response:
+async def publish_statement(request: Request, body: PublishStatement) -> Response:
     ctx = ctx_of(request)
-    data = await json_body(request)
     statement = StatementData(
-        title=text_field(data, "title", limit=1000),
-        body=text_field(data, "body"),
-        author=text_field(data, "author", limit=120),
-        source_url=text_field(data, "source_url", required=False, limit=1000) or None,
-        published_at=datetime_field(data, "published_at"),
-        external_id=text_field(data, "external_id", required=False, limit=300) or None,
-        caption=text_field(data, "caption", required=False, limit=300) or None,
+        title=body.title,
+        body=body.body,
+        author=body.author,
+        source_url=body.source_url or None,
+        published_at=body.published_at,
+        external_id=body.external_id or None,
+        caption=body.caption or None,
     )
-    channel = text_field(data, "channel", required=False, limit=80) or statements.DEFAULT_CHANNEL
+    channel = body.channel or statements.DEFAULT_CHANNEL
     published = await statements.publish(ctx, statement, channel)
     thread = await fetch.thread_for(ctx, published.thread.id)
     return ok(
@@ -57,9 +61,9 @@ async def publish_statement(request: Request) -> Response:
 
 
 @access("policy")
-async def statement_versions(request: Request) -> Response:
+async def statement_versions(request: Request, params: StatementPath) -> Response:
     ctx = ctx_of(request)
-    statement, thread, versions = await statements.versions(ctx, path_id(request, "statement_id"))
+    statement, thread, versions = await statements.versions(ctx, params.statement_id)
     return ok(
         {
             "statement": serialise.statement(statement),
@@ -69,107 +73,39 @@ async def statement_versions(request: Request) -> Response:
     )
 
 
-PUBLISH = obj(
-    {
-        "title": {"type": "string", "minLength": 1, "maxLength": 300},
-        "body": {"type": "string", "minLength": 1, "maxLength": 200_000},
-        "author": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 120,
-            "description": "Who published it, e.g. the Steering Group.",
-        },
-        "source_url": {
-            "type": "string",
-            "format": "uri",
-            "pattern": "^https?://",
-            "maxLength": 1000,
-            "description": "The original; the same URL later amends this statement.",
-        },
-        "published_at": {"type": "string", "format": "date-time"},
-        "external_id": {
-            "type": "string",
-            "maxLength": 300,
-            "description": "Your id for it: publishing the same id again amends, never doubles.",
-        },
-        "caption": {"type": "string", "maxLength": 300},
-        "channel": {
-            "type": "string",
-            "maxLength": 80,
-            "description": "The open channel of its thread (default `statements`).",
-        },
-    },
-    required=["title", "body", "author"],
-)
-PUBLISHED = obj(
-    {
-        "statement": ref("Statement"),
-        "thread": ref("Thread"),
-        "outcome": {"type": "string", "enum": ["created", "amended", "unchanged"]},
-    }
-)
-
 ENDPOINTS = [
     Endpoint(
         "GET",
         "/statements",
         list_statements,
-        op(
-            "Published statements the caller may read, newest first",
-            tag="statements",
-            ok=obj(
-                {"statements": array(obj({"statement": ref("Statement"), "thread": ref("Thread")}))}
-            ),
-        ),
+        "Published statements the caller may read, newest first",
+        tag="statements",
+        response=StatementList,
     ),
     Endpoint(
         "POST",
         "/statements",
         publish_statement,
-        op(
-            "Publish a statement, or amend it (admins and publisher tokens)",
-            tag="statements",
-            description="201 when created. The same `external_id` or `source_url` finds the "
-            "earlier statement: a changed text becomes a new version (200, `amended`), the "
-            "same text changes nothing (200, `unchanged`).",
-            ok=PUBLISHED,
-            status=201,
-            also={200: PUBLISHED},
-            errors=[400, 401, 403, 413],
-            signed_in=True,
-            body=PUBLISH,
-        ),
+        "Publish a statement, or amend it (admins and publisher tokens)",
+        tag="statements",
+        description="201 when created. The same `external_id` or `source_url` finds the "
+        "earlier statement: a changed text becomes a new version (200, `amended`), the "
+        "same text changes nothing (200, `unchanged`).",
+        body=PublishStatement,
+        response=Published,
+        status=201,
+        also={200: Published},
+        errors=[400, 401, 403, 413],
+        signed_in=True,
     ),
     Endpoint(
         "GET",
         "/statements/{statement_id}/versions",
         statement_versions,
-        op(
-            "Every version of a statement, newest first, each with its diff from the one before",
-            tag="statements",
-            ok=obj(
-                {
-                    "statement": ref("Statement"),
-                    "thread": ref("Thread"),
-                    "versions": array(ref("StatementVersion")),
-                }
-            ),
-            errors=[404],
-            params=[
-                {"name": "statement_id", "in": "path", "required": True, "schema": ID, "example": 1}
-            ],
-        ),
+        "Every version of a statement, newest first, each with its diff from the one before",
+        tag="statements",
+        params=StatementPath,
+        response=StatementVersions,
+        errors=[404],
     ),
 ]
-
-SCHEMAS = {
-    "StatementVersion": obj(
-        {
-            "version": {"type": "integer", "minimum": 1},
-            "title": {"type": "string"},
-            "body": {"type": "string"},
-            "diff_html": {"type": "string", "description": "Changes from the version before."},
-            "created_at": {"type": "string", "format": "date-time"},
-        }
-    )
-}

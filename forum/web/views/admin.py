@@ -6,6 +6,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from forum.errors import DomainError, Invalid
+from forum.schemas.moderation import WithReason
+from forum.schemas.parse import from_form
 from forum.services import accounts
 from forum.services.context import Ctx
 from forum.web.access import access
@@ -51,11 +53,12 @@ async def member_action(request: Request) -> Response:
             days_text = form["days"].strip()
             if days_text and not days_text.isdigit():
                 raise Invalid(fields={"days": "A whole number of days, or empty for no end."})
+            reason = from_form(WithReason, form).reason
             member = await accounts.suspend(
-                ctx, handle, form["reason"], int(days_text) if days_text else None
+                ctx, handle, reason, int(days_text) if days_text else None
             )
         elif verb == "unsuspend":
-            member = await accounts.unsuspend(ctx, handle, form["reason"])
+            member = await accounts.unsuspend(ctx, handle, from_form(WithReason, form).reason)
         elif verb == "role":
             member = await accounts.set_role(ctx, handle, form["role"])
         else:

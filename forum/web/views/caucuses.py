@@ -7,6 +7,8 @@ from starlette.responses import RedirectResponse, Response
 
 from forum.errors import Invalid, NotFound
 from forum.models import Thread
+from forum.schemas.caucuses import ArchiveCaucus, FoundCaucus, Invite, JoinNote
+from forum.schemas.parse import from_form
 from forum.services import caucuses, channels, moderation_log
 from forum.services.context import Ctx
 from forum.web.access import access
@@ -50,12 +52,10 @@ async def found(request: Request) -> Response:
     ctx = _ctx(request)
     form = await read_form(request)
     try:
+        # An unticked box is not sent at all: that is "not listed".
+        data = from_form(FoundCaucus, {**form, "listed": form["listed"] or "0"})
         caucus = await caucuses.found(
-            ctx,
-            form["name"],
-            form["description"],
-            listed=form["listed"] == "1",
-            join_policy=form["join_policy"] or "request",
+            ctx, data.name, data.description, listed=data.listed, join_policy=data.join_policy
         )
     except Invalid as exc:
         return await _list_page(request, form, exc.fields or {"form": exc.message}, status=400)
@@ -116,11 +116,12 @@ async def _act(request: Request, work: object, done: str) -> Response:
 @access("policy")
 async def join(request: Request) -> Response:
     form = await read_form(request)
-    return await _act(
-        request,
-        caucuses.request_join(_ctx(request), request.path_params["slug"], form["note"]),
-        "requested",
-    )
+
+    async def work() -> None:
+        note = from_form(JoinNote, form).note
+        await caucuses.request_join(_ctx(request), request.path_params["slug"], note)
+
+    return await _act(request, work(), "requested")
 
 
 @access("policy")
@@ -153,13 +154,12 @@ async def step_down(request: Request) -> Response:
 @access("policy")
 async def invite(request: Request) -> Response:
     form = await read_form(request)
-    return await _act(
-        request,
-        caucuses.decide(
-            _ctx(request), request.path_params["slug"], form["handle"].lstrip("@"), "invite"
-        ),
-        "invited",
-    )
+
+    async def work() -> None:
+        handle = from_form(Invite, form).handle.strip().lstrip("@")
+        await caucuses.decide(_ctx(request), request.path_params["slug"], handle, "invite")
+
+    return await _act(request, work(), "invited")
 
 
 @access("policy")
@@ -180,11 +180,12 @@ async def member_action(request: Request) -> Response:
 @access("policy")
 async def archive(request: Request) -> Response:
     form = await read_form(request)
-    return await _act(
-        request,
-        caucuses.archive(_ctx(request), request.path_params["slug"], form["reason"]),
-        "archived",
-    )
+
+    async def work() -> None:
+        reason = from_form(ArchiveCaucus, form).reason
+        await caucuses.archive(_ctx(request), request.path_params["slug"], reason)
+
+    return await _act(request, work(), "archived")
 
 
 @access("policy")

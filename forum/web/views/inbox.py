@@ -6,6 +6,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from forum import policy
+from forum.schemas.inbox import SearchQuery
+from forum.schemas.parse import from_query
 from forum.services import notifications, search_index
 from forum.services.context import Ctx
 from forum.web.access import access
@@ -16,9 +18,8 @@ from forum.web.templating import render
 @access("anyone")
 async def search(request: Request) -> Response:
     ctx: Ctx = request.state.ctx
-    q = request.query_params.get("q", "")[:200]
-    page_text = request.query_params.get("page", "1")
-    page = int(page_text) if page_text.isdigit() and len(page_text) < 6 else 1
+    query = from_query(SearchQuery, request.query_params)  # the API's limits (400 beyond them)
+    q, page = query.q, query.page
     hits: list[search_index.Hit] = []
     more = False
     if q.strip():

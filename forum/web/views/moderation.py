@@ -9,6 +9,8 @@ from forum import policy
 from forum.errors import Invalid, NotFound, Unauthenticated
 from forum.models.moderation import FLAG_REASONS
 from forum.policy import Action
+from forum.schemas.moderation import Appeal, FlagPost, Resolve, ThreadAct, WithReason
+from forum.schemas.parse import from_form
 from forum.services import access, accounts, channels, moderation, moderation_log
 from forum.services.context import Ctx
 from forum.services.moderation import REASON_LABELS, THREAD_ACTIONS
@@ -68,7 +70,8 @@ async def flag_page(request: Request) -> Response:
 async def flag(request: Request) -> Response:
     form = await read_form(request)
     try:
-        await moderation.flag(_ctx(request), _id(request, "post_id"), form["reason"], form["note"])
+        data = from_form(FlagPost, form)
+        await moderation.flag(_ctx(request), _id(request, "post_id"), data.reason, data.note)
     except Invalid as exc:
         return await _flag_page(request, form, exc.fields or {"form": exc.message}, status=400)
     return RedirectResponse(f"/p/{_id(request, 'post_id')}?flagged=1", status_code=303)
@@ -105,11 +108,11 @@ async def post_action(request: Request) -> Response:
     verb = request.path_params["verb"]
     try:
         if verb == "hide":
-            await moderation.hide(ctx, post_id, form["reason"])
+            await moderation.hide(ctx, post_id, from_form(WithReason, form).reason)
         elif verb == "restore":
-            await moderation.restore(ctx, post_id, form["reason"])
+            await moderation.restore(ctx, post_id, from_form(WithReason, form).reason)
         elif verb == "appeal":
-            await moderation.appeal_post(ctx, post_id, form["note"])
+            await moderation.appeal_post(ctx, post_id, from_form(Appeal, form).note)
         else:
             raise NotFound()
     except Invalid as exc:
@@ -148,18 +151,17 @@ async def thread_action(request: Request) -> Response:
     ctx = _ctx(request)
     form = await read_form(request)
     thread_id = _id(request, "thread_id")
-    seconds_text = form["seconds"].strip()
     try:
         if form["action"] not in THREAD_ACTIONS:
             raise Invalid(fields={"action": "Choose an action."})
-        seconds = int(seconds_text) if seconds_text.isdigit() and len(seconds_text) < 7 else None
+        data = from_form(ThreadAct, {**form, "seconds": form["seconds"].strip()})
         await moderation.act_on_thread(
             ctx,
             thread_id,
-            form["action"],
-            form["reason"],
-            seconds=seconds,
-            channel_slug=form["channel"],
+            data.action,
+            data.reason,
+            seconds=data.seconds,
+            channel_slug=data.channel,
         )
     except Invalid as exc:
         return await _thread_page(request, exc.fields or {"form": exc.message}, 400, form)
@@ -187,7 +189,8 @@ async def review_action(request: Request) -> Response:
         if verb == "claim":
             await moderation.claim(ctx, item_id)
         elif verb == "resolve":
-            await moderation.resolve(ctx, item_id, form["resolution"], form["reason"])
+            data = from_form(Resolve, form)
+            await moderation.resolve(ctx, item_id, data.resolution, data.reason)
         else:
             raise NotFound()
     except Invalid as exc:
@@ -222,7 +225,7 @@ async def warn(request: Request) -> Response:
     form = await read_form(request)
     handle = request.path_params["handle"]
     try:
-        await moderation.warn(ctx, handle, form["reason"])
+        await moderation.warn(ctx, handle, from_form(WithReason, form).reason)
     except Invalid as exc:
         member = await accounts.member_by_handle(handle)
         return render(
@@ -257,7 +260,7 @@ async def appeal(request: Request) -> Response:
     if member is None or not ok or member.status != "suspended":
         return render(request, "appeal.html", {**context, "errors": {"form": generic}}, status=400)
     try:
-        await moderation.appeal_suspension(ctx, member, form["note"])
+        await moderation.appeal_suspension(ctx, member, from_form(Appeal, form).note)
     except Invalid as exc:
         return render(
             request,

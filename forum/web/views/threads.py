@@ -6,6 +6,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from forum.errors import Invalid, NotFound, RateLimited
+from forum.schemas.channels import NewThread
+from forum.schemas.parse import from_form
+from forum.schemas.threads import EditPost, NewPost
 from forum.services import access, caucuses, channels, posting, statements, threads
 from forum.services.context import Ctx
 from forum.web.access import access as rule
@@ -88,7 +91,8 @@ async def create_thread(request: Request) -> Response:
     slug = request.path_params["slug"]
     form = await read_form(request)
     try:
-        thread = await posting.start_thread(ctx, slug, form["title"], form["body"], form["key"])
+        data = from_form(NewThread, form)
+        thread = await posting.start_thread(ctx, slug, data.title, data.body, data.key)
     except (Invalid, RateLimited) as exc:
         channel = await access.channel_by_slug(ctx, slug)
         return _form_error(request, "new_thread.html", {"channel": channel}, form, exc)
@@ -164,18 +168,15 @@ async def create_reply(request: Request) -> Response:
     ctx = _ctx(request)
     thread_id = _path_id(request, "thread_id")
     form = await read_form(request)
-    parent_id = _int(form["parent_id"] or None)
-    if form["parent_id"] and parent_id is None:
-        exc: Invalid | RateLimited = Invalid(
-            fields={"parent_id": "That post is not in this thread."}
-        )
+    parent_id: int | None = None
+    try:
+        data = from_form(NewPost, form)
+        parent_id = data.parent_id
+        post = await posting.reply(ctx, thread_id, data.body, parent_id, data.key)
+    except (Invalid, RateLimited) as error:
+        exc = error
     else:
-        try:
-            post = await posting.reply(ctx, thread_id, form["body"], parent_id, form["key"])
-        except (Invalid, RateLimited) as error:
-            exc = error
-        else:
-            return RedirectResponse(f"/p/{post.id}", status_code=303)
+        return RedirectResponse(f"/p/{post.id}", status_code=303)
     thread = await access.thread_for(ctx, thread_id)
     parent = None
     if parent_id is not None:
@@ -203,7 +204,7 @@ async def update_post(request: Request) -> Response:
     post_id = _path_id(request, "post_id")
     form = await read_form(request)
     try:
-        post = await posting.edit(ctx, post_id, form["body"])
+        post = await posting.edit(ctx, post_id, from_form(EditPost, form).body)
     except Invalid as exc:
         post = await access.post_for(ctx, post_id)
         return _form_error(request, "edit_post.html", {"post": post}, form, exc)
