@@ -3,6 +3,7 @@ governs and archives it, and what a member's own seat in it is called."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from tortoise.expressions import Q
@@ -57,6 +58,11 @@ def seat_label(actor: Actor, caucus: Caucus) -> str | None:
     if seat is None and caucus.id in actor.pending_seats:
         return "waiting"
     return seat
+
+
+def seat_of(actor: Actor, caucus: Caucus) -> str | None:
+    """The actor's active seat in a caucus (convener | member), or None."""
+    return actor.seat(caucus.id)
 
 
 def is_seated(actor: Actor, caucus: Caucus) -> bool:
@@ -149,6 +155,13 @@ def can_appoint(actor: Actor, seat: CaucusMembership) -> bool:
 # A convener removes anyone else from the caucus (leaving is how one removes oneself).
 def can_remove_seat(actor: Actor, seat: CaucusMembership) -> bool:
     return actor.seat(seat.caucus_id) == "convener" and seat.member_id != actor.member_id
+
+
+# A convener steps down while another active convener remains (a caucus keeps at least one).
+def can_step_down(actor: Actor, caucus: Caucus, seats: Iterable[CaucusMembership]) -> bool:
+    if actor.seat(caucus.id) != "convener":
+        return False
+    return sum(1 for s in seats if is_convener_seat(s) and s.caucus_id == caucus.id) > 1
 
 
 # Site admins may archive a listed caucus (its metadata only); the act is logged where its

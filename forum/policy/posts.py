@@ -107,7 +107,8 @@ def check_flag(actor: Actor, post: Post) -> None:
 
 # The author of a hidden post may appeal it.
 def can_appeal(actor: Actor, post: Post) -> bool:
-    return actor.is_member and _own(actor, post) and bool(post.hidden) and can_read_post(actor, post)
+    own = _own(actor, post)
+    return actor.is_member and own and bool(post.hidden) and can_read_post(actor, post)
 
 
 def check_appeal(actor: Actor, post: Post) -> None:

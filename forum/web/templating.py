@@ -67,6 +67,8 @@ def make_templates() -> Jinja2Templates:
     env.globals["plural"] = _plural
     env.globals["can"] = policy.can
     env.globals["Action"] = Action
+    # Templates ask the policy's own functions (a seat's label, the view model), never roles.
+    env.globals["policy"] = policy
     return Jinja2Templates(env=env)
 
 

@@ -101,7 +101,7 @@ async def caucus_members(request: Request) -> Response:
     view = await caucuses.view(ctx, path_slug(request))
     # Those who know of the caucus but sit outside it are refused (403); the rest never got here.
     policy.require(ctx.actor, Action.READ_MEMBERS, view.caucus)
-    return ok(serialise.caucus_members(view))
+    return ok(serialise.caucus_members(view, ctx.actor))
 
 
 @access("policy")

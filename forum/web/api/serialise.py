@@ -230,17 +230,14 @@ def caucus(c: Caucus, actor: Actor) -> dict[str, Any]:
     """A caucus in the list of those the caller may know of. The size only where the policy
     shows it; the caller's seat as the list page shows it (a pending request or invitation is
     `waiting`: the caucus's own page says which)."""
-    seat = actor.seat(c.id)
-    if seat is None and c.id in actor.pending_seats:
-        seat = "waiting"
-    return _caucus_base(c, actor, seat)
+    return _caucus_base(c, actor, policy.caucuses.seat_label(actor, c))
 
 
 def caucus_view(view: CaucusView, actor: Actor) -> dict[str, Any]:
     """A caucus's own page: its channels for its members only, and what the caller may do."""
     c = view.caucus
     data = _caucus_base(c, actor, view.seat or view.pending)
-    if view.seat:
+    if policy.can(actor, Action.READ_MEMBERS, c):
         data["channels"] = [channel_ref(ch) for ch in view.channels]
     data["can"] = {
         "join": policy.can(actor, Action.REQUEST_JOIN, c),
@@ -256,13 +253,13 @@ def _seat_member(seat: CaucusMembership) -> dict[str, Any]:
     return ref if ref is not None else {"handle": "", "display_name": ""}
 
 
-def caucus_members(view: CaucusView) -> dict[str, Any]:
+def caucus_members(view: CaucusView, actor: Actor) -> dict[str, Any]:
     """A caucus's members (`caucuses.view` fills them for its members only); requests to join,
     with their notes, and invitations for its conveners, as the page shows them."""
     data: dict[str, Any] = {
         "members": [{**_seat_member(s), "role": s.role} for s in view.members],
     }
-    if view.seat == "convener":
+    if policy.can(actor, Action.READ_REQUESTS, view.caucus):
         data["requests"] = [{**_seat_member(s), "note": s.note} for s in view.requests]
         data["invited"] = [_seat_member(s) for s in view.invited]
     return data

@@ -120,7 +120,7 @@ async def thread_page(request: Request) -> Response:
     page = await threads.thread_page(
         ctx, _path_id(request, "thread_id"), after=request.query_params.get("after")
     )
-    mine = await caucuses.my_caucuses(ctx) if page.thread.seeded and ctx.actor.seats else []
+    mine = await caucuses.my_caucuses(ctx) if page.thread.seeded else []
     return render_thread_page(request, page, {"my_caucuses": mine, "form": {}, "errors": {}})
 
 
