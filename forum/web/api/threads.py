@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from forum import policy
 from forum.services import access as fetch
 from forum.services import posting, threads
 from forum.web.access import access
@@ -32,11 +33,12 @@ async def get_thread(request: Request) -> Response:
     after = query_cursor(request, "after")
     focus = query_int(request, "focus", default=None)
     page = await threads.thread_page(ctx, thread_id, after=after, focus_id=focus)
+    views = policy.PostViews(ctx.actor, page.thread)
     return ok(
         {
             "thread": serialise.thread(page.thread),
             "statement": serialise.statement(page.statement) if page.statement else None,
-            "posts": [serialise.post(p, ctx.actor) for p in page.posts],
+            "posts": [serialise.post(p, ctx.actor, views.of(p)) for p in page.posts],
             "next": page.next_cursor,
             "first_unread_id": page.first_unread_id,
             "focus_id": page.focus.id if page.focus else None,
