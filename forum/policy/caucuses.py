@@ -93,7 +93,7 @@ def can_read_requests(actor: Actor, caucus: Caucus) -> bool:
 
 def check_read_requests(actor: Actor, caucus: Caucus) -> None:
     if not can_read_requests(actor, caucus):
-        deny(actor, False)
+        deny(actor, can_read_members(actor, caucus))
 
 
 # A caucus's size is shown to its members, and to members who know it when it is listed; an

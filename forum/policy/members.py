@@ -34,6 +34,17 @@ def check_use_account(actor: Actor) -> None:
         deny(actor, True)
 
 
+# Active members take part: they post, found caucuses, read the moderation log. Pending and
+# suspended members do not.
+def can_take_part(actor: Actor, _target: Any = None) -> bool:
+    return actor.is_member
+
+
+def check_active_member(actor: Actor) -> None:
+    if not can_take_part(actor):
+        deny(actor, True)
+
+
 # Admins manage members, roles, invites, open channels and published statements.
 def can_administer(actor: Actor, _target: Any = None) -> bool:
     return is_admin(actor)

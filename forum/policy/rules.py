@@ -107,7 +107,7 @@ def _can_see(actor: Actor, action: Action, target: Any) -> bool:
     if name == "CaucusMembership":
         # A seat is seen by the members of its caucus.
         return actor.seat(target.caucus_id) is not None
-    if name in ("Thread", "Post", "Channel"):
+    if name in ("Thread", "Post", "Channel", "ModerationAction", "ReviewItem"):
         return _read(actor, target)
     # Site-level actions have no hidden target: show "forbidden" (or sign-in) rather than 404.
     return True

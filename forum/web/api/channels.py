@@ -42,7 +42,8 @@ async def list_threads(request: Request) -> Response:
     )
 
 
-@access("member")
+# "policy": the thread (or channel) may be hidden from the caller, which is a 404, not a 403.
+@access("policy")
 async def start_thread(request: Request) -> Response:
     ctx = ctx_of(request)
     slug = path_slug(request)

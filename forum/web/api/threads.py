@@ -46,7 +46,8 @@ async def get_thread(request: Request) -> Response:
     )
 
 
-@access("member")
+# "policy": the thread (or channel) may be hidden from the caller, which is a 404, not a 403.
+@access("policy")
 async def create_post(request: Request) -> Response:
     ctx = ctx_of(request)
     data = await json_body(request)
