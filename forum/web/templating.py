@@ -100,7 +100,8 @@ def render(
 
 def render_live_post(post: Post) -> str:
     """A post's <li> as every viewer may see it: rendered once per event for all sockets, with
-    no per-viewer controls (the page's script adds those)."""
+    no per-viewer controls (each socket's frame carries those as data, from the policy's view
+    model, and the page's script draws them)."""
     return str(PostRenderer(Actor.anonymous(), post.thread).one(post))
 
 
