@@ -293,11 +293,15 @@ ALLOW: dict[tuple[Action, str], frozenset[str]] = {
     (Action.ARCHIVE, "listed caucus"): roles("admin"),
     (Action.ARCHIVE, "unlisted caucus"): NONE,
     (Action.ARCHIVE, "archived caucus"): NONE,
+    (Action.ACCEPT_INVITATION, "listed caucus"): roles("requested"),
+    (Action.ACCEPT_INVITATION, "unlisted caucus"): roles("invited"),
+    (Action.ACCEPT_INVITATION, "archived caucus"): NONE,
 }
 
 SITE: dict[tuple[Action, str], frozenset[str]] = {
     (Action.FOUND_CAUCUS, "-"): ACTIVE,
     (Action.USE_ACCOUNT, "-"): SIGNED_IN,
+    (Action.TAKE_PART, "-"): ACTIVE,
     (Action.ADMIN_MEMBERS, "-"): roles("admin"),
     (Action.SET_ROLE, "-"): roles("admin"),
     (Action.INVITE, "-"): roles("admin"),
@@ -373,6 +377,7 @@ CHECKS: dict[tuple[Action, str], Callable[..., None]] = {
     (Action.ARCHIVE, "Caucus"): Ca.check_archive,
     (Action.FOUND_CAUCUS, "NoneType"): lambda a, _t: Ca.check_found(a),
     (Action.USE_ACCOUNT, "NoneType"): lambda a, _t: Me.check_use_account(a),
+    (Action.TAKE_PART, "NoneType"): lambda a, _t: Me.check_active_member(a),
     (Action.ADMIN_MEMBERS, "NoneType"): lambda a, _t: Me.check_administer(a),
     (Action.SUSPEND, "NoneType"): Me.check_suspend,
     (Action.SUSPEND, "Member"): Me.check_suspend,
@@ -609,7 +614,7 @@ async def test_a_route_declared_signed_in_refuses_the_anonymous(app: Starlette) 
 # for a seat. Showing a role as text ({{ member.role }}) is not a decision.
 DECISIONS = re.compile(
     r"""
-      \bactor\.(?:role|seats|pending_seats)\b      # the Actor's role and seats
+      \bactor\.(?:role|seats|pending_seats|status|is_member)\b  # the Actor's role, seats, status
     | \.seat\(                                     # Actor.seat(...)
     | \bview\.seat\s*(?:==|!=)                     # comparing a seat label
     | \brole\b\s*(?:==|!=|\bin\b\s*[\(\[\{])       # role == "admin", role in ("...")
@@ -661,6 +666,7 @@ def test_the_decision_check_sees_the_old_ways() -> None:
         "{% if seat.role != 'convener' %}",
         "if member.role == 'admin':",
         "{% if c.id in actor.seats %}",
+        "{% if actor.is_member %}",
         "{% if view.members|selectattr('role', 'equalto', 'convener')|list|length > 1 %}",
     ):
         assert DECISIONS.search(line), line

@@ -36,6 +36,7 @@ class Action(StrEnum):
     GOVERN = "govern"
     ARCHIVE = "archive"
     FOUND_CAUCUS = "found_caucus"
+    ACCEPT_INVITATION = "accept_invitation"
     # seat actions (the target is a caucus membership row)
     APPOINT = "appoint"
     REMOVE_SEAT = "remove_seat"
@@ -50,6 +51,7 @@ class Action(StrEnum):
     REVIEW = "review"
     SEE_PROFILE = "see_profile"
     USE_ACCOUNT = "use_account"
+    TAKE_PART = "take_part"
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,12 @@ def check_request_join(actor: Actor, caucus: Caucus) -> None:
         deny(actor, can_know(actor, caucus))
 
 
+# An active member accepts an invitation to a caucus that is not archived (the service finds
+# the invitation itself).
+def can_accept_invitation(actor: Actor, caucus: Caucus) -> bool:
+    return actor.is_member and caucus.id in actor.pending_seats and caucus.archived_at is None
+
+
 # Members leave a caucus at will (a last convener must appoint another first: service rule).
 def can_leave(actor: Actor, caucus: Caucus) -> bool:
     return actor.signed_in and (caucus.id in actor.seats or caucus.id in actor.pending_seats)

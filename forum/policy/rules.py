@@ -68,6 +68,8 @@ _RULES: dict[Action, Rule] = {
     Action.REMOVE_SEAT: caucuses.can_remove_seat,
     Action.FOUND_CAUCUS: caucuses.can_found,
     Action.USE_ACCOUNT: members.can_use_account,
+    Action.TAKE_PART: members.can_take_part,
+    Action.ACCEPT_INVITATION: caucuses.can_accept_invitation,
     Action.ADMIN_MEMBERS: members.can_administer,
     Action.SET_ROLE: members.can_administer,
     Action.INVITE: members.can_administer,

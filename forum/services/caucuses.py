@@ -311,7 +311,7 @@ async def accept_invitation(ctx: Ctx, slug: str) -> None:
     seat = await CaucusMembership.get_or_none(
         caucus_id=caucus.id, member_id=ctx.actor.member_id, status="invited"
     )
-    if seat is None or not ctx.actor.is_member or caucus.archived_at is not None:
+    if seat is None or not policy.can(ctx.actor, Action.ACCEPT_INVITATION, caucus):
         raise Invalid("There is no invitation to accept.")
     async with unit_of_work(ctx.services.publish) as tx:
         seat.status = "active"

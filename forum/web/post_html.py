@@ -53,7 +53,7 @@ class PostRenderer:
         self._viewer = (
             self.can_reply,
             self.can_moderate,
-            actor.is_member,
+            policy.can(actor, Action.TAKE_PART),
             actor.signed_in,
             self.show_versions,
         )

@@ -5,7 +5,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from forum import policy
 from forum.errors import Invalid, NotFound, RateLimited
+from forum.policy import Action
 from forum.services import access, caucuses, channels, posting, statements, threads
 from forum.services.context import Ctx
 from forum.web.access import access as rule
@@ -38,7 +40,7 @@ def _page_number(request: Request) -> int:
 @rule("anyone")
 async def home(request: Request) -> Response:
     ctx = _ctx(request)
-    recent = await channels.recent_threads(ctx) if ctx.actor.is_member else []
+    recent = await channels.recent_threads(ctx) if policy.can(ctx.actor, Action.TAKE_PART) else []
     open_channels = await channels.open_channels(ctx)
     return render(
         request,
