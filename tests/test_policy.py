@@ -343,15 +343,8 @@ SITE_READERS: dict[str, frozenset[str]] = {
 }
 
 # The check_ face of each rule, by action and the kind of its target.
-P, C, T, Ch, Ca, Mo, Me = (
-    policy.posts,
-    policy.caucuses,
-    policy.threads,
-    policy.channels,
-    policy.caucuses,
-    policy.moderation,
-    policy.members,
-)
+P, T, Ch, Ca = policy.posts, policy.threads, policy.channels, policy.caucuses
+Mo, Me = policy.moderation, policy.members
 CHECKS: dict[tuple[Action, str], Callable[..., None]] = {
     (Action.READ, "Channel"): Ch.check_read_channel,
     (Action.MODERATE, "Channel"): Ch.check_moderate_channel,
