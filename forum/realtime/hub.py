@@ -72,6 +72,33 @@ class Out:
 PING = Out(json.dumps({"op": "ping"}))
 
 
+class Frames:
+    """An event's frames. Most events have one frame for every socket; a post event has one
+    per kind of viewer, each carrying that viewer's controls (`can`) from the policy's view
+    model, so the page's script shows the right links without deciding any rule itself. The
+    policy names what a kind of viewer is (`policy.posts.viewer_kind`), so a thousand sockets of
+    ordinary members share one frame."""
+
+    __slots__ = ("base", "by_kind", "common", "post")
+
+    def __init__(self, base: dict[str, Any], post: Post | None = None) -> None:
+        self.base = base
+        self.post = post
+        self.common = Out(json.dumps(base)) if post is None else None
+        self.by_kind: dict[tuple[Any, ...], Out] = {}
+
+    def for_actor(self, actor: Actor) -> Out:
+        if self.common is not None:
+            return self.common
+        post = self.post
+        kind = policy.posts.viewer_kind(actor, post)
+        out = self.by_kind.get(kind)
+        if out is None:
+            controls = policy.post_view(actor, post).controls()  # type: ignore[arg-type]
+            out = self.by_kind[kind] = Out(json.dumps({**self.base, "can": controls}))
+        return out
+
+
 class Client:
     """One websocket: who it is, what it follows (topic -> last seq delivered), and the frames
     waiting behind a send that could not finish at once."""
@@ -360,7 +387,7 @@ class Hub:
         if not isinstance(topic, str) or topic not in self.by_topic:
             return
         seq = int(message.get("seq", 0))
-        out: Out | None = None
+        out: Frames | None = None
         behind: list[Client] = []
         for client in list(self.by_topic.get(topic, ())):
             last = client.seqs.get(topic)
@@ -370,14 +397,14 @@ class Hub:
                 behind.append(client)
                 continue
             if out is None:
-                out = Out(await self._frame(message))
+                out = await self._frame(message)
             self._deliver(client, topic, seq, out)
         # Sockets with a gap catch up from the table (up to and including seq), after the
         # sockets that are in step got the event.
         for client in behind:
             await self._fill(client, topic, seq)
 
-    def _deliver(self, client: Client, topic: str, seq: int, out: Out) -> None:
+    def _deliver(self, client: Client, topic: str, seq: int, frames: Frames) -> None:
         # Strictly in order: a frame that is not the next one was delivered already or will be
         # by the fill that is covering its gap.
         entry = self.targets.get(topic)
@@ -390,7 +417,7 @@ class Hub:
             client.offer(json.dumps({"op": "revoked", "topic": topic}))
             return
         client.seqs[topic] = seq
-        if not client.push(out):
+        if not client.push(frames.for_actor(client.actor)):
             log.info("closing a socket too slow to keep up")
             self.remove(client)
             asyncio.get_running_loop().create_task(client.close(1013, "too slow"))
@@ -416,8 +443,7 @@ class Hub:
                 "kind": event.kind,
                 "data": event.payload,
             }
-            frame = await self._frame(message)
-            self._deliver(client, topic, event.seq, Out(frame))
+            self._deliver(client, topic, event.seq, await self._frame(message))
 
     async def resync(self) -> None:
         """After a broker (re)connection: bring every followed topic up to date from the table."""
@@ -433,10 +459,10 @@ class Hub:
             for client in list(clients):
                 await self._fill(client, topic, int(newest[0]))  # type: ignore[call-overload]
 
-    async def _frame(self, message: dict[str, Any]) -> str:
-        """The frame for an event, its HTML rendered once for every socket of this process."""
+    async def _frame(self, message: dict[str, Any]) -> Frames:
+        """The frames for an event, its HTML rendered once for every socket of this process."""
         cached = message.get("_frame")
-        if isinstance(cached, str):
+        if isinstance(cached, Frames):
             return cached
         out: dict[str, Any] = {
             "topic": message["topic"],
@@ -444,14 +470,15 @@ class Hub:
             "kind": message["kind"],
             "data": message.get("data") or {},
         }
+        post = None
         if message["kind"] in POST_KINDS:
             post_id = out["data"].get("post_id")
             post = await Post.filter(id=post_id).select_related("thread__channel", "author").first()
             if post is not None:
                 out["html"] = self.render_post(post)
-        frame = json.dumps(out)
-        message["_frame"] = frame
-        return frame
+        frames = Frames(out, post)
+        message["_frame"] = frames
+        return frames
 
     # ---- access changes ------------------------------------------------------------------
 

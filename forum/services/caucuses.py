@@ -101,9 +101,9 @@ async def listing(ctx: Ctx) -> list[Caucus]:
 
 async def view(ctx: Ctx, slug: str) -> CaucusView:
     caucus = await access.caucus_by_slug(ctx, slug)
-    seat = ctx.actor.seat(caucus.id)
+    seat = policy.caucuses.seat_of(ctx.actor, caucus)
     pending = None
-    if seat is None and caucus.id in ctx.actor.pending_seats:
+    if policy.caucuses.is_waiting(ctx.actor, caucus):
         row = await CaucusMembership.get_or_none(caucus_id=caucus.id, member_id=ctx.actor.member_id)
         pending = row.status if row else None
     channels: list[Channel] = []
@@ -145,9 +145,7 @@ async def _seat_of(
 
 async def request_join(ctx: Ctx, slug: str, note: str = "") -> None:
     caucus = await access.caucus_by_slug(ctx, slug)
-    if caucus.join_policy == "invite" and caucus.id not in ctx.actor.seats:
-        raise Invalid("This caucus admits members by invitation only. Ask one of its members.")
-    policy.require(ctx.actor, Action.REQUEST_JOIN, caucus)
+    policy.caucuses.check_request_join(ctx.actor, caucus)
     try:
         await _request(ctx, caucus, note)
     except IntegrityError:
@@ -315,7 +313,7 @@ async def accept_invitation(ctx: Ctx, slug: str) -> None:
     seat = await CaucusMembership.get_or_none(
         caucus_id=caucus.id, member_id=ctx.actor.member_id, status="invited"
     )
-    if seat is None or not ctx.actor.is_member or caucus.archived_at is not None:
+    if seat is None or not policy.can(ctx.actor, Action.ACCEPT_INVITATION, caucus):
         raise Invalid("There is no invitation to accept.")
     async with unit_of_work(ctx.services.publish) as tx:
         seat.status = "active"
@@ -401,6 +399,6 @@ async def discuss_statement(ctx: Ctx, slug: str, statement_thread_id: int) -> Th
 
 
 async def my_caucuses(ctx: Ctx) -> list[Caucus]:
-    if not ctx.actor.seats:
-        return []
-    return await Caucus.filter(id__in=sorted(ctx.actor.seats), archived_at__isnull=True)
+    """The caucuses the actor sits in (not archived), where a statement may be discussed."""
+    mine = policy.caucuses.my_caucuses(ctx.actor)
+    return await Caucus.filter(mine) if mine is not None else []

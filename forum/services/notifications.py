@@ -78,7 +78,7 @@ async def notify(
     if thread is not None and caucus_id is None:
         caucus_id = thread.channel.caucus_id
     if caucus_id is not None:
-        statuses = ("active", "requested", "invited") if kind == "caucus" else ("active",)
+        statuses = policy.notifications.seat_statuses_told(kind)
         seated = (
             await CaucusMembership.filter(
                 caucus_id=caucus_id, member_id=member_id, status__in=statuses
@@ -106,17 +106,10 @@ async def notify(
     return note
 
 
-def _visible(ctx: Ctx) -> Q:
-    """A member sees notifications about open channels and their current caucuses (and the ones
-    they are invited to or asked to join) only: leave a caucus and its notifications go too."""
-    seats = sorted(set(ctx.actor.seats) | set(ctx.actor.pending_seats))
-    open_q = Q(caucus_id__isnull=True)
-    return open_q | Q(caucus_id__in=seats) if seats else open_q
-
-
 async def list_for(ctx: Ctx, before: int | None = None) -> list[Notification]:
     policy.require(ctx.actor, Action.USE_ACCOUNT)
-    query = Notification.filter(member_id=ctx.actor.member_id).filter(_visible(ctx))
+    visible = policy.notifications.filter_notifications(ctx.actor)
+    query = Notification.filter(visible, member_id=ctx.actor.member_id)
     if before:
         # Ids are random: "older than `before`" is older than that notification's time (ties
         # broken by id, as the list is ordered), found among one's own notifications only.
@@ -142,14 +135,12 @@ async def mark_read(ctx: Ctx, ids: Sequence[int] | None = None) -> int:
 
 async def recount(member_id: int, conn: BaseDBAsyncClient | None = None) -> int:
     """Count the unread notifications the member may see (as `list_for` filters them)."""
-    seats = (
+    caucus_ids = (
         await CaucusMembership.filter(member_id=member_id)
         .using_db(conn)
         .values_list("caucus_id", flat=True)
     )
-    visible = Q(caucus_id__isnull=True)
-    if seats:
-        visible |= Q(caucus_id__in=list(seats))
+    visible = policy.notifications.visible_notifications(caucus_ids)  # type: ignore[arg-type]
     unread = (
         await Notification.filter(visible, member_id=member_id, read=False).using_db(conn).count()
     )

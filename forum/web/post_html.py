@@ -1,9 +1,11 @@
 """The nested posts of a thread page as HTML, built in Python.
 
 This is the one place a page renders per post, so it is written for speed: plain string
-building with escaping (markupsafe), and each permission asked of the policy once per kind of
-post on the page (own or not, hidden or not, deleted or not) instead of once per post. Live
-pushes use the same code with an anonymous viewer, so a post looks the same pushed or loaded.
+building with escaping (markupsafe), and the policy's view model (`policy.PostViews`) asked
+once per kind of post on the page (own or not, hidden or not, deleted or not) instead of once
+per post. The renderer decides nothing itself: it shows what the view model allows. Live pushes
+use the same code with an anonymous viewer, so a post looks the same pushed or loaded; each
+socket gets its own controls as data from the same view model.
 """
 
 from __future__ import annotations
@@ -32,19 +34,6 @@ def _plural(n: int) -> str:
     return "1 reply" if n == 1 else f"{n} replies"
 
 
-class _Probe:
-    """Stands for any post of one kind when asking the policy: the post rules read only the
-    author, the hidden and deleted marks and the thread."""
-
-    __policy_kind__ = "Post"
-
-    def __init__(self, author_id: int | None, hidden: bool, deleted: bool, thread: Any) -> None:
-        self.author_id = author_id
-        self.hidden = hidden
-        self.deleted = deleted
-        self.thread = thread
-
-
 class PostRenderer:
     def __init__(
         self,
@@ -59,26 +48,15 @@ class PostRenderer:
         self.show_versions = bool(current_version and current_version > 1)
         self.can_reply = policy.can(actor, Action.REPLY, thread)
         self.can_moderate = policy.can(actor, Action.MODERATE, thread)
-        self._memo: dict[tuple[Action, bool, bool, bool], bool] = {}
+        self.views = policy.PostViews(actor, thread)
         # Everything about the viewer that a post's HTML depends on, besides own/new/first.
         self._viewer = (
             self.can_reply,
             self.can_moderate,
-            actor.is_member,
+            policy.can(actor, Action.TAKE_PART),
             actor.signed_in,
             self.show_versions,
         )
-
-    def _may(self, action: Action, post: Any) -> bool:
-        own = self.actor.member_id is not None and post.author_id == self.actor.member_id
-        key = (action, own, bool(post.hidden), bool(post.deleted))
-        answer = self._memo.get(key)
-        if answer is None:
-            probe = _Probe(
-                post.author_id if own else -1, bool(post.hidden), bool(post.deleted), self.thread
-            )
-            answer = self._memo[key] = policy.can(self.actor, action, probe)
-        return answer
 
     def page(self, page: Any) -> Markup:
         """A thread page's posts. Fragments are kept with the page's shared rows, so readers
@@ -114,6 +92,7 @@ class PostRenderer:
         """A post's HTML up to its replies (or to its end, less the closing </li>)."""
         out: list[str] = []
         pid = post.id
+        view = self.views.of(post)
         classes = "post"
         if new:
             classes += " is-new"
@@ -156,8 +135,8 @@ class PostRenderer:
                 f'<p class="mod-note">Hidden by a facilitator: '
                 f"{escape(post.hidden_reason or '')}</p>"
             )
-            if self._may(Action.SEE_HIDDEN, post):
-                who = "its author" if post.author_id == self.actor.member_id else "a moderator"
+            if view.may_see_hidden:
+                who = "its author" if view.is_own else "a moderator"
                 out.append(
                     f"<details><summary>Show the hidden text (you can see it as {who})"
                     f'</summary><div class="prose">{post.html}</div></details>'
@@ -166,17 +145,17 @@ class PostRenderer:
             out.append(f'<div class="prose">{post.html}</div>')
         if not post.deleted:
             out.append('<nav class="post-actions" aria-label="Post actions">')
-            if self.can_reply:
+            if view.may_reply:
                 out.append(
                     f'<a href="/t/{post.thread_id}/reply?to={pid}" data-reply="{pid}">Reply</a>'
                 )
-            if self._may(Action.EDIT, post):
+            if view.may_edit:
                 out.append(f'<a href="/p/{pid}/edit">Edit</a>')
-            if self._may(Action.FLAG, post):
+            if view.may_flag:
                 out.append(f'<a href="/p/{pid}/flag">Flag</a>')
-            if self.can_moderate:
+            if view.may_moderate:
                 out.append(f'<a href="/p/{pid}/moderate">Moderate</a>')
-            elif self._may(Action.APPEAL, post):
+            elif view.may_appeal:
                 out.append(f'<a href="/p/{pid}/moderate">Appeal</a>')
             out.append("</nav>")
         out.append("</article>")

@@ -69,6 +69,8 @@ def make_templates() -> Jinja2Templates:
     env.globals["Action"] = Action
     # Form fields' maxlength: the same limits the input models and services use.
     env.globals["limits"] = limits
+    # Templates ask the policy's own functions (a seat's label, the view model), never roles.
+    env.globals["policy"] = policy
     return Jinja2Templates(env=env)
 
 
@@ -100,7 +102,8 @@ def render(
 
 def render_live_post(post: Post) -> str:
     """A post's <li> as every viewer may see it: rendered once per event for all sockets, with
-    no per-viewer controls (the page's script adds those)."""
+    no per-viewer controls (each socket's frame carries those as data, from the policy's view
+    model, and the page's script draws them)."""
     return str(PostRenderer(Actor.anonymous(), post.thread).one(post))
 
 

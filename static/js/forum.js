@@ -128,25 +128,29 @@
     summary.textContent = `${plural(n, "reply", "replies")} to ${who ? who.textContent.trim() : "this post"}`;
   }
 
-  /* The pushed partial is rendered for nobody in particular: show this reader's own links. */
-  function addControls(li) {
+  /* The pushed partial is rendered for nobody in particular; the frame carries this reader's
+     controls as data (`can`, from the server's policy), and this only draws them, in the order
+     the page itself draws them. No rule is decided here. */
+  function setControls(li, can) {
     const article = $(":scope > article.post-body", li);
-    if (!article || li.classList.contains("is-deleted") || !me) return;
-    let nav = $(":scope > nav.post-actions", article);
-    if (!nav) {
-      nav = el("nav", { class: "post-actions", "aria-label": "Post actions" });
-      article.append(nav);
+    if (!article || !can) return;
+    const old = $(":scope > nav.post-actions", article);
+    if (li.classList.contains("is-deleted")) {
+      if (old) old.remove();
+      return;
     }
+    const nav = el("nav", { class: "post-actions", "aria-label": "Post actions" });
     const id = li.dataset.post;
-    if ($('form[action$="/posts"]') && !$("[data-reply]", nav)) {
-      nav.prepend(el("a", { href: `/t/${threadId}/reply?to=${id}`, "data-reply": id }, "Reply"));
-    }
-    if (li.dataset.author === me && !$('a[href$="/edit"]', nav)) {
-      nav.append(el("a", { href: `/p/${id}/edit` }, "Edit"));
-    }
+    if (can.reply) nav.append(el("a", { href: `/t/${threadId}/reply?to=${id}`, "data-reply": id }, "Reply"));
+    if (can.edit) nav.append(el("a", { href: `/p/${id}/edit` }, "Edit"));
+    if (can.flag) nav.append(el("a", { href: `/p/${id}/flag` }, "Flag"));
+    if (can.moderate) nav.append(el("a", { href: `/p/${id}/moderate` }, "Moderate"));
+    else if (can.appeal) nav.append(el("a", { href: `/p/${id}/moderate` }, "Appeal"));
+    if (old) old.replaceWith(nav);
+    else article.append(nav);
   }
 
-  function insertPost(html, data) {
+  function insertPost(html, data, can) {
     if (!rootList || document.getElementById(`p${data.post_id}`)) return;
     const mine = String(data.author_id) === me;
     const countOffPage = () => {
@@ -183,7 +187,7 @@
     if (parentLi) updateSummary(parentLi, list.parentElement);
     const empty = $("#no-posts");
     if (empty) empty.remove();
-    addControls(li);
+    setControls(li, can);
     if (mine) return;
     li.classList.add("is-new");
     heard.replies.push(authorHandle(li));
@@ -196,7 +200,7 @@
   }
 
   /* Edited, deleted, hidden, restored: swap the post's own body, keep its replies. */
-  function replacePost(html, data) {
+  function replacePost(html, data, can) {
     const li = document.getElementById(`p${data.post_id}`);
     const fresh = html && fromHTML(html);
     if (!li || !fresh) return;
@@ -205,12 +209,13 @@
     if (!oldBody || !newBody) return;
     const oldNav = $(":scope > nav.post-actions", oldBody);
     const newNav = $(":scope > nav.post-actions", newBody);
-    if (oldNav && newNav) newNav.replaceWith(oldNav); // this reader's links, not nobody's
+    // Without controls in the frame, keep this reader's links rather than nobody's.
+    if (!can && oldNav && newNav) newNav.replaceWith(oldNav);
     oldBody.replaceWith(newBody);
     const wasNew = li.classList.contains("is-new");
     li.className = fresh.className;
     if (wasNew) li.classList.add("is-new");
-    if (!oldNav) addControls(li);
+    setControls(li, can);
   }
 
   function threadChanged(what = "This thread changed") {
@@ -257,8 +262,8 @@
     const kind = event.kind || "";
     const [scope] = event.topic.split(":");
     if (scope === "thread") {
-      if (kind === "post.created") insertPost(event.html, data);
-      else if (kind.startsWith("post.")) replacePost(event.html, data);
+      if (kind === "post.created") insertPost(event.html, data, event.can);
+      else if (kind.startsWith("post.")) replacePost(event.html, data, event.can);
       else threadChanged();  // locked, pinned, slow mode, statement amended
     } else if (scope === "channel") {
       if (kind === "thread.created" || kind === "thread.activity") channelActivity(data);

@@ -70,7 +70,7 @@ async def caucus_members(request: Request, params: CaucusPath) -> Response:
     view = await caucuses.view(ctx, params.slug)
     # Those who know of the caucus but sit outside it are refused (403); the rest never got here.
     policy.require(ctx.actor, Action.READ_MEMBERS, view.caucus)
-    return ok(serialise.caucus_members(view))
+    return ok(serialise.caucus_members(view, ctx.actor))
 
 
 @access("policy")

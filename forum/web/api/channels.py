@@ -48,7 +48,8 @@ async def list_threads(request: Request, params: ChannelPath, query: PageQuery) 
     )
 
 
-@access("member")
+# "policy": the thread (or channel) may be hidden from the caller, which is a 404, not a 403.
+@access("policy")
 async def start_thread(request: Request, params: ChannelPath, body: NewThread) -> Response:
     ctx = ctx_of(request)
     made = await posting.start_thread(ctx, params.slug, body.title, body.body, body.key)

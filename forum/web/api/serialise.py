@@ -28,7 +28,7 @@ from forum.models import (
     StatementVersion,
     Thread,
 )
-from forum.policy import Action, Actor
+from forum.policy import Action, Actor, PostView
 from forum.services.caucuses import CaucusView
 from forum.services.channels import ThreadRow
 from forum.services.post_rows import AuthorRef, PostRow
@@ -136,15 +136,22 @@ def statement_version(v: StatementVersion, diff_html: str = "") -> dict[str, Any
     }
 
 
-def post(p: Post | PostRow, actor: Actor) -> dict[str, Any]:
+# The controls a post shows in the API (`can`), as the OpenAPI document names them.
+API_CONTROLS = ("reply", "edit", "delete", "flag", "moderate")
+
+
+def post(p: Post | PostRow, actor: Actor, view: PostView | None = None) -> dict[str, Any]:
     """A post as `actor` may see it. Needs `p.thread` (with its channel) and `p.author` loaded,
-    as `access.post_for` and `threads.thread_page` leave them.
+    as `access.post_for` and `threads.thread_page` leave them. `view` is the policy's view model
+    of the post for `actor` when the caller has it (a page asks once per kind of post).
 
     Deleted: no text. Hidden: no text and the moderation reason, except for those the policy
     lets see hidden text (its author, its moderators). `body` (the markdown source) only for
     those who may edit the post."""
+    if view is None:
+        view = policy.post_view(actor, p)  # type: ignore[arg-type]
     hidden = bool(p.hidden) and not p.deleted
-    show_text = not p.deleted and (not p.hidden or policy.can(actor, Action.SEE_HIDDEN, p))
+    controls = view.controls()
     data: dict[str, Any] = {
         "id": p.id,
         "thread_id": p.thread_id,
@@ -152,7 +159,7 @@ def post(p: Post | PostRow, actor: Actor) -> dict[str, Any]:
         "depth": p.depth,
         "path": p.path,
         "author": member_ref(loaded(p, "author")),
-        "html": p.html if show_text else None,
+        "html": p.html if view.may_read_text else None,
         "deleted": bool(p.deleted),
         "hidden": hidden,
         "created_at": iso(p.created_at),
@@ -160,17 +167,11 @@ def post(p: Post | PostRow, actor: Actor) -> dict[str, Any]:
         "statement_version": p.statement_version,
         "reply_count": p.child_count,
         "url": f"/p/{p.id}",
-        "can": {
-            "reply": not p.deleted and policy.can(actor, Action.REPLY, p.thread),
-            "edit": policy.can(actor, Action.EDIT, p),
-            "delete": policy.can(actor, Action.DELETE, p),
-            "flag": not p.deleted and policy.can(actor, Action.FLAG, p),
-            "moderate": policy.can(actor, Action.MODERATE, p),
-        },
+        "can": {name: controls[name] for name in API_CONTROLS},
     }
     if hidden:
         data["hidden_reason"] = p.hidden_reason
-    if data["can"]["edit"]:
+    if view.may_edit:
         data["body"] = p.body
     if getattr(p, "continues", False):
         # Deeper replies live on the branch's own page: GET /threads/{id}?focus={this id}.
@@ -230,17 +231,14 @@ def caucus(c: Caucus, actor: Actor) -> dict[str, Any]:
     """A caucus in the list of those the caller may know of. The size only where the policy
     shows it; the caller's seat as the list page shows it (a pending request or invitation is
     `waiting`: the caucus's own page says which)."""
-    seat = actor.seat(c.id)
-    if seat is None and c.id in actor.pending_seats:
-        seat = "waiting"
-    return _caucus_base(c, actor, seat)
+    return _caucus_base(c, actor, policy.caucuses.seat_label(actor, c))
 
 
 def caucus_view(view: CaucusView, actor: Actor) -> dict[str, Any]:
     """A caucus's own page: its channels for its members only, and what the caller may do."""
     c = view.caucus
     data = _caucus_base(c, actor, view.seat or view.pending)
-    if view.seat:
+    if policy.can(actor, Action.READ_MEMBERS, c):
         data["channels"] = [channel_ref(ch) for ch in view.channels]
     data["can"] = {
         "join": policy.can(actor, Action.REQUEST_JOIN, c),
@@ -256,13 +254,13 @@ def _seat_member(seat: CaucusMembership) -> dict[str, Any]:
     return ref if ref is not None else {"handle": "", "display_name": ""}
 
 
-def caucus_members(view: CaucusView) -> dict[str, Any]:
+def caucus_members(view: CaucusView, actor: Actor) -> dict[str, Any]:
     """A caucus's members (`caucuses.view` fills them for its members only); requests to join,
     with their notes, and invitations for its conveners, as the page shows them."""
     data: dict[str, Any] = {
         "members": [{**_seat_member(s), "role": s.role} for s in view.members],
     }
-    if view.seat == "convener":
+    if policy.can(actor, Action.READ_REQUESTS, view.caucus):
         data["requests"] = [{**_seat_member(s), "note": s.note} for s in view.requests]
         data["invited"] = [_seat_member(s) for s in view.invited]
     return data

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from forum import policy
 from forum.schemas.threads import (
     EditPost,
     NewPost,
@@ -26,11 +27,12 @@ from forum.web.api.base import Endpoint, ctx_of, no_content, ok
 async def get_thread(request: Request, params: ThreadPath, query: ThreadQuery) -> Response:
     ctx = ctx_of(request)
     page = await threads.thread_page(ctx, params.thread_id, after=query.after, focus_id=query.focus)
+    views = policy.PostViews(ctx.actor, page.thread)
     return ok(
         {
             "thread": serialise.thread(page.thread),
             "statement": serialise.statement(page.statement) if page.statement else None,
-            "posts": [serialise.post(p, ctx.actor) for p in page.posts],
+            "posts": [serialise.post(p, ctx.actor, views.of(p)) for p in page.posts],
             "next": page.next_cursor,
             "first_unread_id": page.first_unread_id,
             "focus_id": page.focus.id if page.focus else None,
@@ -38,7 +40,8 @@ async def get_thread(request: Request, params: ThreadPath, query: ThreadQuery) -
     )
 
 
-@access("member")
+# "policy": the thread (or channel) may be hidden from the caller, which is a 404, not a 403.
+@access("policy")
 async def create_post(request: Request, params: ThreadPath, body: NewPost) -> Response:
     ctx = ctx_of(request)
     made = await posting.reply(ctx, params.thread_id, body.body, body.parent_id, body.key)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from forum import policy
 from forum.errors import Invalid, NotFound
 from forum.models import Thread
+from forum.policy import Action
 from forum.schemas.caucuses import ArchiveCaucus, FoundCaucus, Invite, JoinNote
 from forum.schemas.parse import from_form
 from forum.services import caucuses, channels, moderation_log
@@ -70,7 +72,7 @@ async def _caucus_page(
     view = await caucuses.view(ctx, slug)
     rows = []
     log = []
-    if view.seat:
+    if policy.can(ctx.actor, Action.READ_MEMBERS, view.caucus):
         rows = await channels.with_unread(ctx, await _threads(view))
         log = await moderation_log.entries(ctx, caucus_id=view.caucus.id, limit=10)
     return render(
@@ -204,7 +206,6 @@ async def discuss(request: Request) -> Response:
 async def caucus_log(request: Request) -> Response:
     ctx = _ctx(request)
     view = await caucuses.view(ctx, request.path_params["slug"])
-    if not view.seat:
-        raise NotFound()
+    policy.caucuses.check_read_members(ctx.actor, view.caucus)
     entries = await moderation_log.entries(ctx, caucus_id=view.caucus.id, limit=200)
     return render(request, "moderation_log.html", {"entries": entries, "caucus": view.caucus})

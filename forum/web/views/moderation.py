@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from forum import policy
-from forum.errors import Invalid, NotFound, Unauthenticated
+from forum.errors import Invalid, NotFound
 from forum.models.moderation import FLAG_REASONS
 from forum.policy import Action
 from forum.schemas.moderation import Appeal, FlagPost, Resolve, ThreadAct, WithReason
@@ -34,8 +34,6 @@ def _id(request: Request, name: str) -> int:
 @rule("member")
 async def log_page(request: Request) -> Response:
     ctx = _ctx(request)
-    if not ctx.actor.is_member:
-        raise Unauthenticated()
     entries = await moderation_log.entries(ctx, limit=200)
     return render(request, "moderation_log.html", {"entries": entries, "caucus": None})
 

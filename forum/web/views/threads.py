@@ -5,7 +5,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from forum import policy
 from forum.errors import Invalid, NotFound, RateLimited
+from forum.policy import Action
 from forum.schemas.channels import NewThread
 from forum.schemas.parse import from_form
 from forum.schemas.threads import EditPost, NewPost
@@ -41,7 +43,7 @@ def _page_number(request: Request) -> int:
 @rule("anyone")
 async def home(request: Request) -> Response:
     ctx = _ctx(request)
-    recent = await channels.recent_threads(ctx) if ctx.actor.is_member else []
+    recent = await channels.recent_threads(ctx) if policy.can(ctx.actor, Action.TAKE_PART) else []
     open_channels = await channels.open_channels(ctx)
     return render(
         request,
@@ -124,7 +126,7 @@ async def thread_page(request: Request) -> Response:
     page = await threads.thread_page(
         ctx, _path_id(request, "thread_id"), after=request.query_params.get("after")
     )
-    mine = await caucuses.my_caucuses(ctx) if page.thread.seeded and ctx.actor.seats else []
+    mine = await caucuses.my_caucuses(ctx) if page.thread.seeded else []
     return render_thread_page(request, page, {"my_caucuses": mine, "form": {}, "errors": {}})
 
 

@@ -1,0 +1,77 @@
+"""Members and the site: profiles, accounts, and what admins and facilitators do to members."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from forum.policy.actors import Actor, deny, is_admin, is_site_moderator
+
+if TYPE_CHECKING:
+    from forum.models import Member
+
+
+# Active members see each other's public profile (never their caucuses); a member still waiting
+# for approval is seen by admins only.
+def can_see_profile(actor: Actor, member: Member | None = None) -> bool:
+    if not actor.is_member:
+        return False
+    return member is None or member.status != "pending" or is_admin(actor)
+
+
+def check_see_profile(actor: Actor, member: Member | None = None) -> None:
+    if not can_see_profile(actor, member):
+        deny(actor, True)
+
+
+# Anyone signed in uses their own account (its page, notifications, password), even while
+# pending or suspended.
+def can_use_account(actor: Actor, _target: Any = None) -> bool:
+    return actor.signed_in
+
+
+def check_use_account(actor: Actor) -> None:
+    if not can_use_account(actor):
+        deny(actor, True)
+
+
+# Active members take part: they post, found caucuses, read the moderation log. Pending and
+# suspended members do not.
+def can_take_part(actor: Actor, _target: Any = None) -> bool:
+    return actor.is_member
+
+
+def check_active_member(actor: Actor) -> None:
+    if not can_take_part(actor):
+        deny(actor, True)
+
+
+# Admins manage members, roles, invites, open channels and published statements.
+def can_administer(actor: Actor, _target: Any = None) -> bool:
+    return is_admin(actor)
+
+
+def check_administer(actor: Actor) -> None:
+    if not can_administer(actor):
+        deny(actor, True)
+
+
+# Admins and facilitators suspend and reinstate members, never themselves; only admins may act
+# on an admin (the last-admin rule is checked in the service, which can count).
+def can_suspend(actor: Actor, member: Member | None = None) -> bool:
+    if not is_site_moderator(actor):
+        return False
+    if member is None:
+        return True
+    if member.id == actor.member_id:
+        return False
+    return member.role != "admin" or is_admin(actor)
+
+
+def check_suspend(actor: Actor, member: Member | None = None) -> None:
+    if not can_suspend(actor, member):
+        deny(actor, True)
+
+
+# The forum keeps at least one active admin: whether a member holds the admin role.
+def is_admin_account(member: Member) -> bool:
+    return member.role == "admin"
