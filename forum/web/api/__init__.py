@@ -24,10 +24,20 @@ from forum.web.api import (
     openapi,
     statements,
     threads,
+    tokens,
 )
 from forum.web.api.base import Endpoint
 
-MODULES: list[ModuleType] = [accounts, channels, threads, statements, inbox, caucuses, moderation]
+MODULES: list[ModuleType] = [
+    accounts,
+    tokens,
+    channels,
+    threads,
+    statements,
+    inbox,
+    caucuses,
+    moderation,
+]
 
 
 def endpoints() -> list[Endpoint]:
