@@ -122,8 +122,7 @@ class Throttle:
                 if not self.degraded:
                     self.degraded = True
                     log.warning(
-                        "throttle store unavailable; counting in this process until it "
-                        "returns: %s",
+                        "throttle store unavailable; counting in this process until it returns: %s",
                         exc,
                     )
             else:
@@ -163,9 +162,9 @@ class Throttle:
 
     async def close(self) -> None:
         """Release the storage's connections (Redis) at shutdown."""
-        closer = getattr(self.storage, "close", None) or getattr(
-            getattr(self.storage, "storage", None), "aclose", None
-        )
+        bridge = getattr(self.storage, "bridge", None)
+        client = getattr(bridge, "storage", None) or getattr(self.storage, "storage", None)
+        closer = getattr(self.storage, "close", None) or getattr(client, "aclose", None)
         if closer is not None:
             result = closer()
             if hasattr(result, "__await__"):

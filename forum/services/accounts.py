@@ -414,9 +414,9 @@ async def revoke_token(ctx: Ctx, token_id: int) -> None:
     """Revoke one of the signed-in member's tokens; another member's is simply not found."""
     policy.require(ctx.actor, Action.USE_ACCOUNT)
     assert ctx.member is not None
-    revoked = await ApiToken.filter(
-        id=token_id, member_id=ctx.member.id, revoked_at=None
-    ).update(revoked_at=now())
+    revoked = await ApiToken.filter(id=token_id, member_id=ctx.member.id, revoked_at=None).update(
+        revoked_at=now()
+    )
     if not revoked:
         raise NotFound()
 

@@ -534,7 +534,11 @@ async def seed_world(app: Starlette) -> World:
         elif member is not None:
             token, csrf = await _session(member)
             cookies["forum_session"] = token
-        bearer = await accounts.create_api_token(member, "matrix", scopes=TOKEN_SCOPES) if member else None
+        bearer = (
+            await accounts.create_api_token(member, "matrix", scopes=TOKEN_SCOPES)
+            if member
+            else None
+        )
         world.viewers[role] = Viewer(
             role=role,
             handle=member.handle if member else None,

@@ -46,8 +46,10 @@ def scopes_field(data: dict[str, Any], name: str = "scopes") -> list[str]:
     value = data.get(name)
     if value is None:
         return ["read"]
-    if not isinstance(value, list) or len(value) > len(TOKEN_SCOPES) or not all(
-        isinstance(v, str) for v in value
+    if (
+        not isinstance(value, list)
+        or len(value) > len(TOKEN_SCOPES)
+        or not all(isinstance(v, str) for v in value)
     ):
         raise Invalid(fields={name: f"A list of scopes: {', '.join(TOKEN_SCOPES)}."})
     return value
