@@ -76,23 +76,27 @@ async def test_cookies_another_app_set_do_not_stop_signing_in(app: Starlette) ->
         assert (await browser.get("/account")).status_code == 200
 
 
-async def test_two_session_cookies_sign_nobody_in_and_expire_ours(app: Starlette) -> None:
-    victim = await signed_in(app, "vic")
-    attacker = await signed_in(app, "mallory")
-    mine, planted = session_of(victim), session_of(attacker)
-    for header in (
-        f"forum_session={planted}; forum_session={mine}",
-        f"forum_session={mine}; forum_session={planted}",
-    ):
+async def test_two_session_cookies_sign_nobody_in_and_end_both(app: Starlette) -> None:
+    for order in range(2):
+        victim = await signed_in(app, f"vic{order}")
+        attacker = await signed_in(app, f"mallory{order}")
+        mine, planted = session_of(victim), session_of(attacker)
+        pair = [f"forum_session={planted}", f"forum_session={mine}"]
         async with make_client(app) as browser:
-            browser.headers["cookie"] = header
+            browser.headers["cookie"] = "; ".join(pair if order else pair[::-1])
             page = await browser.get("/account")
             # Neither cookie is trusted: the visitor is asked to sign in, as nobody.
             assert page.status_code == 303 and page.headers["location"].startswith("/login")
             expired = [c for c in page.headers.get_list("set-cookie") if "forum_session=" in c]
             assert expired and all("Max-Age=0" in c for c in expired), expired
+        # The planted session cannot sign the visitor in once their own cookie is gone.
+        async with make_client(app) as browser:
+            browser.headers["cookie"] = f"forum_session={planted}"
+            assert (await browser.get("/account")).status_code == 303
+        assert (await victim.get("/account")).status_code == 303
     # One cookie alone still works.
-    assert (await victim.get("/account")).status_code == 200
+    fresh = await signed_in(app, "walt")
+    assert (await fresh.get("/account")).status_code == 200
 
 
 async def test_https_uses_host_prefixed_secure_cookies(settings: Settings) -> None:

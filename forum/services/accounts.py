@@ -303,6 +303,14 @@ async def session_for(services: Services, token: str | None) -> Session | None:
     return session
 
 
+async def end_sessions_by_token(tokens: list[str]) -> None:
+    """End the sessions these cookie values name (two session cookies in one request: the
+    middleware trusts neither, and a planted one must not outlive the confusion)."""
+    digests = [token_digest(t) for t in tokens[:10] if t and len(t) <= 100]
+    if digests:
+        await Session.filter(token_hash__in=digests).delete()
+
+
 async def api_token_for(token: str) -> ApiToken | None:
     """The live API token for a bearer value, with its member loaded, or None: unknown,
     revoked, expired, or its member cannot sign in."""

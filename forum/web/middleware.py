@@ -61,10 +61,10 @@ def csrf_cookie_name(settings: Settings) -> str:
     return HOST_PREFIX + ANON_CSRF_COOKIE if settings.secure_cookies else ANON_CSRF_COOKIE
 
 
-def _cookies(headers: Headers) -> tuple[dict[str, str], set[str]]:
+def _cookies(headers: Headers) -> tuple[dict[str, str], dict[str, list[str]]]:
     """The request's cookies, read as browsers send them (Starlette's lenient parser: a cookie
-    some other app set, such as `x=a b` or `prefs={"a":1}`, costs nothing but itself), and the
-    names that came more than once.
+    some other app set, such as `x=a b` or `prefs={"a":1}`, costs nothing but itself), and every
+    value of each name that came more than once.
 
     A name sent twice is ambiguous: browsers send a cookie set for a parent domain or a longer
     path beside ours, in an order the server cannot trust, so "the last one wins" would let a
@@ -72,14 +72,13 @@ def _cookies(headers: Headers) -> tuple[dict[str, str], set[str]]:
     ambiguous cookie as absent."""
     raw = "; ".join(headers.getlist("cookie"))
     if not raw:
-        return {}, set()
-    seen: set[str] = set()
-    repeated: set[str] = set()
+        return {}, {}
+    values: dict[str, list[str]] = {}
     for chunk in raw.split(";"):
-        name = chunk.split("=", 1)[0].strip() if "=" in chunk else ""
-        if name in seen:
-            repeated.add(name)
-        seen.add(name)
+        if "=" in chunk:
+            name, value = chunk.split("=", 1)
+            values.setdefault(name.strip(), []).append(value.strip())
+    repeated = {name: found for name, found in values.items() if len(found) > 1}
     return cookie_parser(raw), repeated
 
 
@@ -173,7 +172,10 @@ class ForumMiddleware:
                 return
         else:
             if session_name in repeated:
-                # Two session cookies: neither is trusted, and ours is expired (see _cookies).
+                # Two session cookies (see _cookies): neither is trusted. Both sessions end and
+                # ours is expired: expiring ours alone would leave the planted one to sign the
+                # visitor in as whoever planted it.
+                await accounts.end_sessions_by_token(repeated[session_name])
                 cookie_jar = cookie_jar or Response()
                 cookie_jar.delete_cookie(**_cookie_place(session_name, settings))
                 cookies.pop(session_name, None)
