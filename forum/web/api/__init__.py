@@ -30,13 +30,13 @@ from forum.web.api.base import Endpoint
 
 MODULES: list[ModuleType] = [
     accounts,
-    tokens,
     channels,
     threads,
     statements,
     inbox,
     caucuses,
     moderation,
+    tokens,
 ]
 
 
