@@ -97,6 +97,7 @@ async def test_tokens_page_errors_sit_next_to_their_field(app: Starlette) -> Non
     bo = await signed_in(app, "bo")
     for data, field in (
         ({"name": ""}, "name"),
+        ({"name": "x" * 81}, "name"),
         ({"name": "x", "expires_days": "soon"}, "expires_days"),
         ({"name": "x", "expires_days": "0"}, "expires_days"),
     ):
