@@ -90,14 +90,14 @@ def cmd_invite(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_create_token(settings: Settings, args: argparse.Namespace) -> None:
     from forum.errors import NotFound
-    from forum.services import accounts
+    from forum.services import accounts, tokens
 
     async def work(services: Services) -> None:
         try:
             member = await accounts.member_by_handle(args.handle)
         except NotFound:
             raise CommandError(f"no member with the handle @{args.handle}") from None
-        token = await accounts.create_api_token(
+        token = await tokens.create_api_token(
             member, args.name or "", scopes=args.scope or ["read"], expires_days=args.expires_days
         )
         print(token)

@@ -13,7 +13,7 @@ import pytest
 from starlette.applications import Starlette
 
 from forum.models import ApiToken, Channel, Thread
-from forum.services import accounts, channels
+from forum.services import channels, tokens
 from tests.conftest import PASSWORD, make_client, make_member, post_form, signed_in
 
 API = "/api/v1"
@@ -109,7 +109,7 @@ async def test_tokens_page_errors_sit_next_to_their_field(app: Starlette) -> Non
 
 async def test_another_members_token_cannot_be_revoked(app: Starlette) -> None:
     cat = await make_member("cat")
-    theirs = await accounts.create_api_token(cat, "theirs")
+    theirs = await tokens.create_api_token(cat, "theirs")
     row = await ApiToken.get(label="theirs")
     dan = await signed_in(app, "dan")
     page = await post_form(dan, f"/account/tokens/{row.id}/revoke", {}, page="/account/tokens")
@@ -186,12 +186,10 @@ async def test_openapi_documents_the_token_endpoints(app: Starlette) -> None:
 
 async def test_an_expired_token_is_refused(app: Starlette) -> None:
     gus = await make_member("gus")
-    secret = await accounts.create_api_token(gus, "short", expires_days=1)
+    secret = await tokens.create_api_token(gus, "short", expires_days=1)
     async with bearer(app, secret) as script:
         assert (await script.get(f"{API}/me")).status_code == 200
-        await ApiToken.filter(label="short").update(
-            expires_at=accounts.now() - timedelta(seconds=1)
-        )
+        await ApiToken.filter(label="short").update(expires_at=tokens.now() - timedelta(seconds=1))
         refused = await script.get(f"{API}/me")
         assert error_code(refused, 401) == "unauthenticated"
         assert "expired" in refused.json()["error"]["message"]
@@ -227,7 +225,7 @@ async def test_a_password_change_revokes_tokens(app: Starlette) -> None:
 
 async def test_a_read_token_cannot_change_anything(app: Starlette, general: Channel) -> None:
     jo = await make_member("jo")
-    secret = await accounts.create_api_token(jo, "reader")  # read is the default
+    secret = await tokens.create_api_token(jo, "reader")  # read is the default
     async with bearer(app, secret) as reader:
         assert (await reader.get(f"{API}/channels/general/threads")).status_code == 200
         refused = await reader.post(
@@ -237,7 +235,7 @@ async def test_a_read_token_cannot_change_anything(app: Starlette, general: Chan
         assert "read" in refused.json()["error"]["message"]
         assert error_code(await reader.delete(f"{API}/tokens/1"), 403) == "forbidden"
     assert not await Thread.exists()
-    writer = await accounts.create_api_token(jo, "writer", scopes=["write"])
+    writer = await tokens.create_api_token(jo, "writer", scopes=["write"])
     async with bearer(app, writer) as client:
         made = await client.post(
             f"{API}/channels/general/threads", json={"title": "Yes", "body": "Allowed"}
@@ -248,12 +246,12 @@ async def test_a_read_token_cannot_change_anything(app: Starlette, general: Chan
 async def test_admin_powers_need_the_admin_scope(app: Starlette) -> None:
     await channels.create_channel(None, "Statements", "statements", public=True)
     kay = await make_member("kay", "admin")
-    plain = await accounts.create_api_token(kay, "bot", scopes=["write"])
+    plain = await tokens.create_api_token(kay, "bot", scopes=["write"])
     async with bearer(app, plain) as bot:
         # The admin's own account is reachable; the admin's powers are not.
         assert (await bot.get(f"{API}/me")).json()["role"] == "admin"
         assert error_code(await bot.post(f"{API}/statements", json=STATEMENT), 403) == "forbidden"
-    full = await accounts.create_api_token(kay, "publisher", scopes=["write", "admin"])
+    full = await tokens.create_api_token(kay, "publisher", scopes=["write", "admin"])
     async with bearer(app, full) as publisher:
         created = await publisher.post(f"{API}/statements", json=STATEMENT)
         assert created.status_code == 201, created.text

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from tortoise import connections
@@ -17,13 +15,17 @@ from tortoise.transactions import in_transaction
 from forum import policy
 from forum.db import sql_for
 from forum.errors import Forbidden, Invalid, NotFound
-from forum.models import ApiToken, Invite, Member, Session, SignInAddress
-from forum.models.members import ROLES, TOKEN_SCOPES
+from forum.models import Invite, Member, Session, SignInAddress
+from forum.models.members import ROLES
 from forum.policy import Action, Actor
 from forum.security import new_token, token_digest
-from forum.services import post_rows
+from forum.services import post_rows, tokens
 from forum.services.context import Ctx, Services
 from forum.services.joined import JoinedQuery, Part
+
+# Kept here for callers from before tokens had their own module.
+from forum.services.tokens import api_token_member as api_token_member
+from forum.services.tokens import create_api_token as create_api_token
 
 HANDLE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")
 MIN_PASSWORD = 10
@@ -32,11 +34,6 @@ GENERIC_LOGIN_ERROR = "That handle and password do not match an account that can
 INVITE_DAYS = 14
 # A session's last-seen time is written at most this often, so reading pages costs no write.
 TOUCH_EVERY = timedelta(minutes=5)
-# A token's last-used time is written at most this often, so API reads cost no write.
-TOKEN_TOUCH_EVERY = timedelta(minutes=1)
-MAX_TOKEN_DAYS = 3650
-# Live tokens a member may hold at once: a list a person can still read and prune.
-MAX_TOKENS = 50
 # Failed sign-ins from an address the member signed in from this recently do not count toward
 # the member's per-handle limit (the per-address limit still holds).
 KNOWN_ADDRESS_DAYS = 30
@@ -312,130 +309,6 @@ async def end_sessions_by_token(tokens: list[str]) -> None:
         await Session.filter(token_hash__in=digests).delete()
 
 
-async def api_token_for(token: str) -> ApiToken | None:
-    """The live API token for a bearer value, with its member loaded, or None: unknown,
-    revoked, expired, or its member cannot sign in."""
-    if not token or len(token) > 100:
-        return None
-    row = await ApiToken.filter(token_hash=token_digest(token)).select_related("member").first()
-    if row is None or row.revoked_at is not None:
-        return None
-    moment = now()
-    if row.expires_at is not None and row.expires_at <= moment:
-        return None
-    member: Member = row.member
-    if member.status != "active":
-        return None
-    if row.last_used_at is None or moment - row.last_used_at > TOKEN_TOUCH_EVERY:
-        row.last_used_at = moment
-        await ApiToken.filter(id=row.id).update(last_used_at=moment)
-    return row
-
-
-async def api_token_member(token: str) -> Member | None:
-    row = await api_token_for(token)
-    return row.member if row is not None else None
-
-
-def token_scopes(row: ApiToken) -> frozenset[str]:
-    return frozenset(row.scopes.split()) & frozenset(TOKEN_SCOPES)
-
-
-def token_actor(actor: Actor, scopes: frozenset[str]) -> Actor:
-    """The Actor a token acts as: without the `admin` scope, the member's site role (facilitator
-    or admin) is capped to member, so the policy answers as it would for a plain member. Caucus
-    seats are kept: they are the member's own, not site powers."""
-    if "admin" in scopes or actor.role not in ("facilitator", "admin"):
-        return actor
-    return dataclasses.replace(actor, role="member")
-
-
-def clean_scopes(values: Iterable[str]) -> str:
-    """The stored form of requested scopes: known names only, `read` always included (every
-    token may read), in a fixed order."""
-    wanted = {str(v).strip().lower() for v in values if str(v).strip()}
-    unknown = wanted - set(TOKEN_SCOPES)
-    if unknown:
-        raise Invalid(fields={"scopes": f"Scopes are {', '.join(TOKEN_SCOPES)}."})
-    wanted.add("read")
-    return " ".join(s for s in TOKEN_SCOPES if s in wanted)
-
-
-async def create_api_token(
-    member: Member,
-    label: str = "",
-    *,
-    scopes: Iterable[str] = ("read",),
-    expires_days: int | None = None,
-) -> str:
-    """A new personal API token for `member` (the CLI, and `issue_token` for members). The
-    token is returned once; the database keeps its hash."""
-    token, _ = await _new_token_row(member.id, label, scopes, expires_days)
-    return token
-
-
-async def _new_token_row(
-    member_id: int, label: str, scopes: Iterable[str], expires_days: int | None
-) -> tuple[str, ApiToken]:
-    name = _clean_text(label, 80) or "unnamed"
-    stored = clean_scopes(scopes)
-    if expires_days is not None and not 1 <= expires_days <= MAX_TOKEN_DAYS:
-        raise Invalid(
-            fields={"expires_days": f"Between 1 and {MAX_TOKEN_DAYS} days, or none for no end."}
-        )
-    if await ApiToken.filter(member_id=member_id, revoked_at=None).count() >= MAX_TOKENS:
-        raise Invalid(f"You hold {MAX_TOKENS} tokens already: revoke one you no longer use.")
-    token = new_token()
-    row = await ApiToken.create(
-        token_hash=token_digest(token),
-        member_id=member_id,
-        label=name,
-        scopes=stored,
-        expires_at=now() + timedelta(days=expires_days) if expires_days else None,
-    )
-    return token, row
-
-
-async def issue_token(
-    ctx: Ctx, name: str, scopes: Iterable[str], expires_days: int | None
-) -> tuple[str, ApiToken]:
-    """A token for the signed-in member. A token may only issue tokens within its own scopes,
-    so a `write` token cannot mint an `admin` one."""
-    policy.require(ctx.actor, Action.USE_ACCOUNT)
-    assert ctx.member is not None
-    if not _clean_text(name, 80):
-        raise Invalid(fields={"name": "Name the token after what will use it."})
-    if len(name) > 80:
-        raise Invalid(fields={"name": "At most 80 characters."})
-    wanted = clean_scopes(scopes).split()
-    if ctx.via_token and not set(wanted) <= ctx.token_scopes:
-        raise Forbidden("A token can only create tokens with scopes it holds itself.")
-    return await _new_token_row(ctx.member.id, name, wanted, expires_days)
-
-
-async def list_tokens(ctx: Ctx) -> list[ApiToken]:
-    """The signed-in member's tokens that are not revoked, newest first (expired ones too, so
-    the member sees why a script stopped)."""
-    policy.require(ctx.actor, Action.USE_ACCOUNT)
-    assert ctx.member is not None
-    return await ApiToken.filter(member_id=ctx.member.id, revoked_at=None).order_by("-id")
-
-
-async def revoke_token(ctx: Ctx, token_id: int) -> None:
-    """Revoke one of the signed-in member's tokens; another member's is simply not found."""
-    policy.require(ctx.actor, Action.USE_ACCOUNT)
-    assert ctx.member is not None
-    revoked = await ApiToken.filter(id=token_id, member_id=ctx.member.id, revoked_at=None).update(
-        revoked_at=now()
-    )
-    if not revoked:
-        raise NotFound()
-
-
-async def revoke_all_tokens(member_id: int) -> None:
-    await ApiToken.filter(member_id=member_id, revoked_at=None).update(revoked_at=now())
-
-
 async def end_session(ctx: Ctx) -> None:
     if ctx.session is not None:
         await Session.filter(id=ctx.session.id).delete()
@@ -447,7 +320,7 @@ async def end_all_sessions(ctx: Ctx, member_id: int) -> None:
     """Sign out everywhere (and after a password change): every session ends and every API
     token is revoked, since a token is a sign-in too."""
     await Session.filter(member_id=member_id).delete()
-    await revoke_all_tokens(member_id)
+    await tokens.revoke_all(member_id)
     await ctx.access_changed(member_id)
 
 

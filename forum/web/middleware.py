@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from forum.security import new_token
-from forum.services import accounts
+from forum.services import accounts, tokens
 from forum.services.context import Ctx, Services
 from forum.settings import Settings
 
@@ -223,18 +223,18 @@ class ForumMiddleware:
         status and message to refuse it with. Every token scope is enforced here:
 
         - without `write`, only safe methods (GET, HEAD, OPTIONS);
-        - without `admin`, the member's site role is capped to member (accounts.token_actor),
+        - without `admin`, the member's site role is capped to member (tokens.token_actor),
           so every policy rule answers as for a plain member."""
-        row = await accounts.api_token_for(bearer)
+        row = await tokens.token_for(bearer)
         if row is None:
             return 401, "That API token is not valid (unknown, expired or revoked)."
-        scopes = accounts.token_scopes(row)
+        scopes = tokens.scopes_of(row)
         if method in UNSAFE and "write" not in scopes:
             return 403, "This token may only read: use one with the write scope to change things."
         ctx.member = row.member
         ctx.via_token = True
         ctx.token_scopes = scopes
-        ctx.actor = accounts.token_actor(await accounts.load_actor(row.member), scopes)
+        ctx.actor = tokens.token_actor(await accounts.load_actor(row.member), scopes)
         return None
 
     async def _refuse(

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from forum.errors import Invalid
 from forum.models import ApiToken
 from forum.models.members import TOKEN_SCOPES
-from forum.services import accounts
+from forum.services import tokens
 from forum.web.access import access
 from forum.web.api.base import (
     Endpoint,
@@ -26,7 +26,7 @@ from forum.web.api.openapi import ID, STRING, WHEN, array, nullable, obj, op, re
 from forum.web.api.serialise import iso
 from forum.web.forms import text_field
 
-MAX_NAME = 80
+MAX_NAME = tokens.MAX_NAME
 
 
 def token(row: ApiToken) -> dict[str, Any]:
@@ -38,7 +38,7 @@ def token(row: ApiToken) -> dict[str, Any]:
         "created_at": iso(row.created_at),
         "last_used_at": iso(row.last_used_at),
         "expires_at": iso(row.expires_at),
-        "expired": row.expires_at is not None and row.expires_at <= accounts.now(),
+        "expired": row.expires_at is not None and row.expires_at <= tokens.now(),
     }
 
 
@@ -57,7 +57,7 @@ def scopes_field(data: dict[str, Any], name: str = "scopes") -> list[str]:
 
 @access("signed-in")
 async def list_tokens(request: Request) -> Response:
-    rows = await accounts.list_tokens(ctx_of(request))
+    rows = await tokens.list_mine(ctx_of(request))
     return ok({"tokens": [token(r) for r in rows]})
 
 
@@ -66,16 +66,14 @@ async def create_token(request: Request) -> Response:
     ctx = ctx_of(request)
     data = await json_body(request)
     name = text_field(data, "name", limit=MAX_NAME)
-    secret, row = await accounts.issue_token(
-        ctx, name, scopes_field(data), int_field(data, "expires_days")
-    )
+    secret, row = await tokens.issue(ctx, name, scopes_field(data), int_field(data, "expires_days"))
     return ok({**token(row), "token": secret}, status=201)
 
 
 @access("signed-in")
 async def revoke_token(request: Request) -> Response:
     check_unsafe(request)
-    await accounts.revoke_token(ctx_of(request), path_id(request, "token_id"))
+    await tokens.revoke(ctx_of(request), path_id(request, "token_id"))
     return no_content()
 
 
@@ -117,7 +115,7 @@ ENDPOINTS = [
                     },
                     "expires_days": {
                         **nullable({"type": "integer", "minimum": 1}),
-                        "maximum": accounts.MAX_TOKEN_DAYS,
+                        "maximum": tokens.MAX_DAYS,
                         "description": "Stops working after this many days; null: no end.",
                     },
                 },

@@ -7,7 +7,7 @@ from starlette.responses import RedirectResponse, Response
 
 from forum.errors import Invalid, NotFound, RateLimited
 from forum.models import ApiToken
-from forum.services import accounts
+from forum.services import accounts, tokens
 from forum.services.context import Ctx
 from forum.web.access import access
 from forum.web.api.base import parse_id
@@ -208,8 +208,8 @@ async def _tokens_page(
         request,
         "tokens.html",
         {
-            "tokens": await accounts.list_tokens(ctx),
-            "now": accounts.now(),
+            "tokens": await tokens.list_mine(ctx),
+            "now": tokens.now(),
             "errors": errors or {},
             "form": form or {},
             "created": created,
@@ -237,7 +237,7 @@ async def create_token(request: Request) -> Response:
     try:
         if days_text and not (days_text.isascii() and days_text.isdigit() and len(days_text) < 6):
             raise Invalid(fields={"expires_days": "A whole number of days, or empty for no end."})
-        secret, row = await accounts.issue_token(
+        secret, row = await tokens.issue(
             ctx, form["name"], scopes, int(days_text) if days_text else None
         )
     except Invalid as exc:
@@ -257,5 +257,5 @@ async def revoke_token(request: Request) -> Response:
     token_id = parse_id(request.path_params.get("token_id", ""))
     if token_id is None:
         raise NotFound()
-    await accounts.revoke_token(ctx, token_id)
+    await tokens.revoke(ctx, token_id)
     return RedirectResponse("/account/tokens?revoked=1", status_code=303)
