@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -12,9 +13,9 @@ from starlette.applications import Starlette
 
 from forum.app import create_app
 from forum.errors import RateLimited
-from forum.models import Channel, Member, Thread
+from forum.models import Channel, Member, SignInAddress, Thread
 from forum.security import Throttle
-from forum.services import channels
+from forum.services import accounts, channels
 from forum.settings import Settings
 from tests.conftest import (
     CSRF_RE,
@@ -167,6 +168,20 @@ async def test_strangers_wrong_passwords_do_not_lock_the_admin_out(app: Starlett
         response = await login(office, "root")
         assert response.status_code == 303, response.text
         assert "@root" in (await office.get("/account")).text
+
+
+async def test_an_address_is_forgotten_after_thirty_days(app: Starlette) -> None:
+    await make_member("rae")
+    async with make_client(app, "10.0.0.3") as old_office:
+        assert (await login(old_office, "rae")).status_code == 303
+    await SignInAddress.filter(member__handle_key="rae").update(
+        last_at=accounts.now() - timedelta(days=accounts.KNOWN_ADDRESS_DAYS, minutes=1)
+    )
+    async with make_client(app, "203.0.113.10") as attacker:
+        for _ in range(5):
+            assert (await login(attacker, "rae", "wrong password")).status_code == 400
+    async with make_client(app, "10.0.0.3") as old_office:
+        assert (await login(old_office, "rae")).status_code == 429
 
 
 async def test_the_per_address_cap_holds_at_a_known_address(app: Starlette) -> None:

@@ -285,3 +285,16 @@ def test_create_token_command_names_scopes_and_expiry(tmp_path: Path) -> None:
     assert bad.returncode == 1 and "expires_days" in bad.stderr and "Traceback" not in bad.stderr
     wrong = forum(tmp_path, "create-token", "lu", "--scope", "root")
     assert wrong.returncode == 2 and "invalid choice" in wrong.stderr
+
+
+async def test_last_used_is_written_at_most_once_a_minute(app: Starlette) -> None:
+    mo = await make_member("mo")
+    secret = await tokens.create_api_token(mo, "poller")
+    recently = tokens.now() - timedelta(seconds=30)
+    await ApiToken.filter(label="poller").update(last_used_at=recently)
+    async with bearer(app, secret) as poller:
+        assert (await poller.get(f"{API}/me")).status_code == 200
+        assert (await ApiToken.get(label="poller")).last_used_at == recently
+        await ApiToken.filter(label="poller").update(last_used_at=recently - timedelta(minutes=1))
+        assert (await poller.get(f"{API}/me")).status_code == 200
+        assert (await ApiToken.get(label="poller")).last_used_at > recently
