@@ -12,7 +12,7 @@ from tortoise import Tortoise
 
 from forum.db import apply_migrations, tortoise_config
 from forum.errors import DomainError, Invalid
-from forum.models.members import ROLES
+from forum.models.members import ROLES, TOKEN_SCOPES
 from forum.security import Hasher, Throttle
 from forum.services.context import Services
 from forum.settings import Settings, SettingsError
@@ -90,14 +90,16 @@ def cmd_invite(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_create_token(settings: Settings, args: argparse.Namespace) -> None:
     from forum.errors import NotFound
-    from forum.services import accounts
+    from forum.services import accounts, tokens
 
     async def work(services: Services) -> None:
         try:
             member = await accounts.member_by_handle(args.handle)
         except NotFound:
             raise CommandError(f"no member with the handle @{args.handle}") from None
-        token = await accounts.create_api_token(member, args.label or "")
+        token = await tokens.create_api_token(
+            member, args.name or "", scopes=args.scope or ["read"], expires_days=args.expires_days
+        )
         print(token)
 
     asyncio.run(_with_db(settings, work))
@@ -136,7 +138,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("create-token", help="print a personal API token for a member")
     p.add_argument("handle")
-    p.add_argument("--label", help="what the token is for")
+    p.add_argument("--name", "--label", help="what the token is for (shown on the account page)")
+    p.add_argument(
+        "--scope",
+        action="append",
+        choices=TOKEN_SCOPES,
+        help="read (the default), write (change things), admin (use the member's site role); "
+        "repeat for more than one",
+    )
+    p.add_argument("--expires-days", type=int, help="the token stops working after this many days")
     p.set_defaults(run=cmd_create_token)
 
     _more_commands(sub)

@@ -11,6 +11,7 @@ import hmac
 import logging
 import secrets
 import time
+from typing import Any
 
 import anyio
 from limits import parse
@@ -81,54 +82,89 @@ def tokens_match(a: str, b: str) -> bool:
 
 
 class Throttle:
-    """Moving-window throttles (`limits.aio`), in memory or in Redis shared by every process."""
+    """Moving-window throttles (`limits.aio`), in Redis shared by every process, or in memory.
+
+    When Redis cannot be reached, the throttles count in this process instead (a limit per
+    process is weaker than a shared one, but never none) and Redis is asked again after
+    RETRY_SECONDS. The outage is logged once, and its end once."""
+
+    # A store that failed is left alone this long, so requests do not each wait on it.
+    RETRY_SECONDS = 5.0
+    # Kept short: a throttle check that waits on an unreachable Redis delays a sign-in.
+    REDIS_TIMEOUT_SECONDS = 1.0
 
     def __init__(self, redis_url: str | None = None) -> None:
-        self.storage: Storage
+        self.memory = MemoryStorage()
+        self.local = MovingWindowRateLimiter(self.memory)
+        self.storage: Storage = self.memory
+        self.shared: MovingWindowRateLimiter | None = None
         if redis_url:
             uri = "async+" + redis_url if not redis_url.startswith("async+") else redis_url
-            self.storage = RedisStorage(uri, implementation="redispy")
-        else:
-            self.storage = MemoryStorage()
-        self.limiter = MovingWindowRateLimiter(self.storage)
+            self.storage = RedisStorage(
+                uri,
+                implementation="redispy",
+                socket_connect_timeout=self.REDIS_TIMEOUT_SECONDS,
+                socket_timeout=self.REDIS_TIMEOUT_SECONDS,
+            )
+            self.shared = MovingWindowRateLimiter(self.storage)
+        self.limiter = self.shared or self.local
+        self._retry_at = 0.0
+        self.degraded = False
+
+    async def _ask(self, method: str, *args: Any) -> Any:
+        """Call `method` of the shared limiter, or of the in-process one when the shared store
+        is down (or was down less than RETRY_SECONDS ago)."""
+        if self.shared is not None and time.monotonic() >= self._retry_at:
+            try:
+                result = await getattr(self.shared, method)(*args)
+            except (OSError, RedisError, StorageError) as exc:
+                self._retry_at = time.monotonic() + self.RETRY_SECONDS
+                if not self.degraded:
+                    self.degraded = True
+                    log.warning(
+                        "throttle store unavailable; counting in this process until it returns: %s",
+                        exc,
+                    )
+            else:
+                if self.degraded:
+                    self.degraded = False
+                    log.warning("throttle store reachable again; counting there")
+                return result
+        return await getattr(self.local, method)(*args)
 
     async def hit(self, rate: str, *key: str, message: str | None = None) -> None:
         """Count one attempt against `rate` (e.g. "5/minute") for `key`; raise RateLimited with
-        the seconds until a slot frees when the window is full. If the shared store (Redis) is
-        down, the throttle lets the request through rather than failing it."""
+        the seconds until a slot frees when the window is full."""
         item = parse(rate)
-        try:
-            if await self.limiter.hit(item, *key):
-                return
-        except (OSError, RedisError, StorageError) as exc:
-            log.warning("throttle store unavailable, allowing: %s", exc)
+        if await self._ask("hit", item, *key):
             return
-        stats = await self.limiter.get_window_stats(item, *key)
+        stats = await self._ask("get_window_stats", item, *key)
         raise RateLimited(int(stats.reset_time - time.time()) + 1, message)
 
     async def peek(self, rate: str, *key: str) -> None:
         """Raise RateLimited if the window is already full, without counting an attempt."""
         item = parse(rate)
-        try:
-            if await self.limiter.test(item, *key):
-                return
-        except (OSError, RedisError, StorageError) as exc:
-            log.warning("throttle store unavailable, allowing: %s", exc)
+        if await self._ask("test", item, *key):
             return
-        stats = await self.limiter.get_window_stats(item, *key)
+        stats = await self._ask("get_window_stats", item, *key)
         raise RateLimited(int(stats.reset_time - time.time()) + 1)
 
     async def clear(self, rate: str, *key: str) -> None:
-        await self.limiter.clear(parse(rate), *key)
+        await self._ask("clear", parse(rate), *key)
 
     async def reset(self) -> None:
-        await self.storage.reset()
+        await self.memory.reset()
+        if self.shared is not None:
+            try:
+                await self.storage.reset()
+            except (OSError, RedisError, StorageError) as exc:
+                log.warning("throttle store unavailable for reset: %s", exc)
 
     async def close(self) -> None:
         """Release the storage's connections (Redis) at shutdown."""
-        closer = getattr(self.storage, "close", None) or getattr(
-            getattr(self.storage, "storage", None), "aclose", None
-        )
+        bridge = getattr(self.storage, "bridge", None)
+        client = getattr(bridge, "storage", None) or getattr(self.storage, "storage", None)
+        closer = getattr(self.storage, "close", None) or getattr(client, "aclose", None)
         if closer is not None:
             result = closer()
             if hasattr(result, "__await__"):

@@ -15,6 +15,7 @@ from starlette.routing import Mount, Route
 from forum.errors import Invalid, NotFound
 from forum.importers import StatementData
 from forum.models import Caucus, Channel, Member, Post, Thread
+from forum.models.members import TOKEN_SCOPES
 from forum.services import accounts, channels, post_rows, statements, threads
 from forum.services.context import Ctx
 from forum.web import api
@@ -29,7 +30,7 @@ NOT_FOUND = {
 async def token_client(app: Starlette, handle: str, role: str = "member") -> httpx.AsyncClient:
     """A client calling the API with a personal token of a new member."""
     member = await make_member(handle, role)
-    token = await accounts.create_api_token(member, "tests")
+    token = await accounts.create_api_token(member, "tests", scopes=TOKEN_SCOPES)
     client = make_client(app)
     client.headers["authorization"] = f"Bearer {token}"
     return client

@@ -30,6 +30,7 @@ from tortoise import Tortoise
 
 from forum.app import create_app
 from forum.db import tortoise_config
+from forum.models.members import TOKEN_SCOPES
 from forum.services import accounts, channels, posting
 from forum.services.context import Ctx
 from forum.settings import Settings
@@ -45,7 +46,11 @@ async def _seed(database_url: str, app_settings: Settings) -> str:
     await Tortoise.init(config=tortoise_config(database_url))
     try:
         admin = await make_member("ada", "admin")
-        token = await accounts.create_api_token(admin, "schemathesis")
+        # Decoys take the small ids, which DELETE /tokens/{token_id} is most likely fed, so
+        # the token every call uses is not revoked part-way through the run.
+        for n in range(5):
+            await accounts.create_api_token(admin, f"decoy {n}")
+        token = await accounts.create_api_token(admin, "schemathesis", scopes=TOKEN_SCOPES)
         await channels.create_channel(None, "General", "general")
         await channels.create_channel(None, "Statements", "statements", public=True)
         app = create_app(app_settings)

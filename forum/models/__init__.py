@@ -3,7 +3,7 @@
 from forum.models.caucuses import Caucus, CaucusMembership
 from forum.models.channels import Channel
 from forum.models.events import Event
-from forum.models.members import ApiToken, Invite, Member, Session
+from forum.models.members import ApiToken, Invite, Member, Session, SignInAddress
 from forum.models.moderation import Flag, ModerationAction, ReviewItem
 from forum.models.notifications import Notification
 from forum.models.statements import Statement, StatementVersion
@@ -25,6 +25,7 @@ __all__ = [
     "ReadMarker",
     "ReviewItem",
     "Session",
+    "SignInAddress",
     "Statement",
     "StatementVersion",
     "Thread",

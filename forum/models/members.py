@@ -52,6 +52,11 @@ class Session(Model):
         table = "session"
 
 
+# What a personal API token may do. `read`: safe methods only; `write`: also change things as
+# the member; `admin`: also use the member's site role (facilitator or admin powers).
+TOKEN_SCOPES = ("read", "write", "admin")
+
+
 class ApiToken(Model):
     # Foreign key columns, typed for the checker (tortoise sets them).
     member_id: int
@@ -60,12 +65,38 @@ class ApiToken(Model):
     member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
         "forum.Member", related_name="tokens", on_delete=fields.CASCADE
     )
+    # The token's name, chosen by the member ("label" in the database since the first release).
     label = fields.CharField(max_length=80, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
+    # Written at most once a minute (see accounts.TOKEN_TOUCH_EVERY), so API reads cost no write.
     last_used_at = fields.DatetimeField(null=True)
+    expires_at = fields.DatetimeField(null=True)
+    # A revoked token is kept (refused) so the member's list can say when it stopped.
+    revoked_at = fields.DatetimeField(null=True)
+    # Space-separated TOKEN_SCOPES; "read" alone unless the member asked for more.
+    scopes = fields.CharField(max_length=32, default="read")
 
     class Meta:
         table = "api_token"
+
+
+class SignInAddress(Model):
+    """An address a member signed in from recently. Failed sign-ins from such an address do not
+    count toward the member's per-handle limit, so strangers cannot lock the member out. The
+    address is kept only as a keyed hash."""
+
+    # Foreign key columns, typed for the checker (tortoise sets them).
+    member_id: int
+    id = fields.IntField(primary_key=True)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "forum.Member", related_name="sign_in_addresses", on_delete=fields.CASCADE
+    )
+    address_hash = fields.CharField(max_length=64)
+    last_at = fields.DatetimeField()
+
+    class Meta:
+        table = "sign_in_address"
+        unique_together = (("member", "address_hash"),)
 
 
 class Invite(Model):

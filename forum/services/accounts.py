@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import hmac
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -12,13 +15,17 @@ from tortoise.transactions import in_transaction
 from forum import limits, policy
 from forum.db import sql_for
 from forum.errors import Forbidden, Invalid, NotFound
-from forum.models import ApiToken, Invite, Member, Session
+from forum.models import Invite, Member, Session, SignInAddress
 from forum.models.members import ROLES
 from forum.policy import Action, Actor
 from forum.security import new_token, token_digest
-from forum.services import post_rows
+from forum.services import post_rows, tokens
 from forum.services.context import Ctx, Services
 from forum.services.joined import JoinedQuery, Part
+
+# Kept here for callers from before tokens had their own module.
+from forum.services.tokens import api_token_member as api_token_member
+from forum.services.tokens import create_api_token as create_api_token
 
 HANDLE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")
 MIN_PASSWORD = limits.MIN_PASSWORD
@@ -27,6 +34,9 @@ GENERIC_LOGIN_ERROR = "That handle and password do not match an account that can
 INVITE_DAYS = 14
 # A session's last-seen time is written at most this often, so reading pages costs no write.
 TOUCH_EVERY = timedelta(minutes=5)
+# Failed sign-ins from an address the member signed in from this recently do not count toward
+# the member's per-handle limit (the per-address limit still holds).
+KNOWN_ADDRESS_DAYS = 30
 
 
 def now() -> datetime:
@@ -177,27 +187,61 @@ async def create_member(
 
 async def authenticate(ctx: Ctx, handle: str, password: str) -> Member:
     """Check a handle and password. Every failure (unknown handle, wrong password, pending or
-    suspended member) gives the same message after the same work; failures are throttled per
-    handle and per address."""
+    suspended member) gives the same message after the same work.
+
+    Failures are throttled per address, always, and per handle, but only for addresses the
+    member has not signed in from in the last KNOWN_ADDRESS_DAYS: a stranger's wrong
+    passwords cannot keep the member out of their usual places, while guessing one member's
+    password from many addresses still stops at the per-handle limit."""
     throttle = ctx.services.throttle
     rate = ctx.settings.login_rate
     key = handle.strip().lower()[:64]
-    await throttle.peek(rate, "login-handle", key)
     await throttle.peek(rate, "login-addr", ctx.address)
     member = await Member.get_or_none(handle_key=key) if HANDLE_RE.match(key) else None
+    place = address_digest(ctx.settings.secret_key, ctx.address)
+    # Asked for unknown handles too (member id 0 matches nothing), so both take the same work.
+    known = await _known_address(member.id if member else 0, place) and member is not None
+    if not known:
+        await throttle.peek(rate, "login-handle", key)
     ok, new_hash = await ctx.services.hasher.verify(
         password[:MAX_PASSWORD], member.password_hash if member else None
     )
     if member is not None and ok:
         _lift_expired_suspension(member)
     if member is None or not ok or member.status != "active":
-        await throttle.hit(rate, "login-handle", key)
         await throttle.hit(rate, "login-addr", ctx.address)
+        if not known:
+            await throttle.hit(rate, "login-handle", key)
         raise Invalid(GENERIC_LOGIN_ERROR, fields={"password": GENERIC_LOGIN_ERROR})
     if new_hash:
         member.password_hash = new_hash
     await member.save(update_fields=["password_hash", "status", "suspended_until"])
+    await _remember_address(member.id, place)
     return member
+
+
+def address_digest(secret: str, address: str) -> str:
+    """What the database keeps of a sign-in address: a hash keyed with the site's secret."""
+    return hmac.new(secret.encode(), address.encode(), hashlib.sha256).hexdigest()
+
+
+async def _known_address(member_id: int, place: str) -> bool:
+    since = now() - timedelta(days=KNOWN_ADDRESS_DAYS)
+    return await SignInAddress.exists(member_id=member_id, address_hash=place, last_at__gt=since)
+
+
+async def _remember_address(member_id: int, place: str) -> None:
+    moment = now()
+    await SignInAddress.filter(
+        member_id=member_id, last_at__lt=moment - timedelta(days=KNOWN_ADDRESS_DAYS)
+    ).delete()
+    updated = await SignInAddress.filter(member_id=member_id, address_hash=place).update(
+        last_at=moment
+    )
+    if not updated:
+        # IntegrityError: the same member signed in from here a moment ago.
+        with contextlib.suppress(IntegrityError):
+            await SignInAddress.create(member_id=member_id, address_hash=place, last_at=moment)
 
 
 def _lift_expired_suspension(member: Member) -> None:
@@ -257,14 +301,12 @@ async def session_for(services: Services, token: str | None) -> Session | None:
     return session
 
 
-async def api_token_member(token: str) -> Member | None:
-    if not token or len(token) > 100:
-        return None
-    row = await ApiToken.filter(token_hash=token_digest(token)).select_related("member").first()
-    if row is None:
-        return None
-    member: Member = row.member
-    return member if member.status == "active" else None
+async def end_sessions_by_token(tokens: list[str]) -> None:
+    """End the sessions these cookie values name (two session cookies in one request: the
+    middleware trusts neither, and a planted one must not outlive the confusion)."""
+    digests = [token_digest(t) for t in tokens[:10] if t and len(t) <= 100]
+    if digests:
+        await Session.filter(token_hash__in=digests).delete()
 
 
 async def end_session(ctx: Ctx) -> None:
@@ -275,7 +317,10 @@ async def end_session(ctx: Ctx) -> None:
 
 
 async def end_all_sessions(ctx: Ctx, member_id: int) -> None:
+    """Sign out everywhere (and after a password change): every session ends and every API
+    token is revoked, since a token is a sign-in too."""
     await Session.filter(member_id=member_id).delete()
+    await tokens.revoke_all(member_id)
     await ctx.access_changed(member_id)
 
 
@@ -385,12 +430,6 @@ async def create_invite(ctx: Ctx | None, role: str = "member", note: str = "") -
 async def list_invites(ctx: Ctx) -> list[Invite]:
     policy.require(ctx.actor, Action.INVITE)
     return await Invite.all().order_by("-id").limit(50).prefetch_related("used_by", "created_by")
-
-
-async def create_api_token(member: Member, label: str = "") -> str:
-    token = new_token()
-    await ApiToken.create(token_hash=token_digest(token), member=member, label=label[:80])
-    return token
 
 
 async def suspend(ctx: Ctx, handle: str, reason: str, days: int | None) -> Member:

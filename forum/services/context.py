@@ -42,6 +42,8 @@ class Ctx:
     session: Session | None = None
     address: str = "unknown"
     via_token: bool = False
+    # The scopes of the API token this request came with (empty for sessions and anonymous).
+    token_scopes: frozenset[str] = frozenset()
     # The double-submit CSRF value for visitors without a session (sign-in and sign-up forms).
     anon_csrf: str = ""
 

@@ -3,21 +3,25 @@ cross-site refusal, and loading who is asking (session cookie or API token) exac
 
 from __future__ import annotations
 
-from http.cookies import SimpleCookie
 from typing import Any
 
 from starlette.datastructures import Headers
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import HTTPConnection, Request, cookie_parser
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from forum.security import new_token
-from forum.services import accounts
+from forum.services import accounts, tokens
 from forum.services.context import Ctx, Services
+from forum.settings import Settings
 
+# Under https the cookies carry the `__Host-` prefix: the browser then accepts them only from
+# this host, Secure, with Path=/ and no Domain, so a sibling subdomain cannot plant one.
 SESSION_COOKIE = "forum_session"
+ANON_CSRF_COOKIE = "forum_csrf"
+HOST_PREFIX = "__Host-"
 # Scope key: the server's own `send` of a websocket, for the hub's frames (see forum.web.ws).
 SOCKET_SEND = "forum.socket_send"
-ANON_CSRF_COOKIE = "forum_csrf"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 CSP = (
@@ -49,16 +53,33 @@ def _address(scope: Scope) -> str:
     return str(client[0]) if client else "unknown"
 
 
-def _cookies(headers: Headers) -> dict[str, str]:
-    raw = headers.get("cookie")
+def session_cookie_name(settings: Settings) -> str:
+    return HOST_PREFIX + SESSION_COOKIE if settings.secure_cookies else SESSION_COOKIE
+
+
+def csrf_cookie_name(settings: Settings) -> str:
+    return HOST_PREFIX + ANON_CSRF_COOKIE if settings.secure_cookies else ANON_CSRF_COOKIE
+
+
+def _cookies(headers: Headers) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The request's cookies, read as browsers send them (Starlette's lenient parser: a cookie
+    some other app set, such as `x=a b` or `prefs={"a":1}`, costs nothing but itself), and every
+    value of each name that came more than once.
+
+    A name sent twice is ambiguous: browsers send a cookie set for a parent domain or a longer
+    path beside ours, in an order the server cannot trust, so "the last one wins" would let a
+    sibling subdomain choose whose session a visitor uses (cookie tossing). Callers treat an
+    ambiguous cookie as absent."""
+    raw = "; ".join(headers.getlist("cookie"))
     if not raw:
-        return {}
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(raw)
-    except Exception:  # a malformed cookie header is treated as no cookies
-        return {}
-    return {key: morsel.value for key, morsel in jar.items()}
+        return {}, {}
+    values: dict[str, list[str]] = {}
+    for chunk in raw.split(";"):
+        if "=" in chunk:
+            name, value = chunk.split("=", 1)
+            values.setdefault(name.strip(), []).append(value.strip())
+    repeated = {name: found for name, found in values.items() if len(found) > 1}
+    return cookie_parser(raw), repeated
 
 
 def same_origin(headers: Headers, base_url: str, scope: Scope) -> bool:
@@ -83,11 +104,11 @@ class ForumMiddleware:
         if scope["type"] == "websocket":
             # No security headers on sockets: they belong to HTTP responses, and a socket's
             # messages are never `http.response.start`, so `send` is passed on unwrapped.
-            ctx = await self._socket_ctx(scope, send)
-            if ctx is not None:
-                scope.setdefault("state", {})["ctx"] = ctx
+            socket_ctx = await self._socket_ctx(scope, send)
+            if socket_ctx is not None:
+                scope.setdefault("state", {})["ctx"] = socket_ctx
                 scope[SOCKET_SEND] = send
-                del ctx  # this frame lasts as long as the socket: keep nothing of its own
+                del socket_ctx  # this frame lasts as long as the socket: keep nothing of its own
                 await self.app(scope, receive, send)
             return
         if scope["type"] != "http":
@@ -95,22 +116,37 @@ class ForumMiddleware:
             return
         headers = Headers(scope=scope)
         is_http = scope["type"] == "http"
-        set_anon_cookie: str | None = None
+        settings = self.services.settings
+        session_name = session_cookie_name(settings)
+        csrf_name = csrf_cookie_name(settings)
+        # Cookies this middleware adds, written by Starlette's set_cookie (made when needed).
+        cookie_jar: Response | None = None
+        private = scope["path"].startswith("/api/")
+        session_prefix = (session_name + "=").encode()
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                extra = list(SECURITY_HEADERS)
-                if set_anon_cookie:
-                    extra.append((b"set-cookie", _anon_cookie(set_anon_cookie, self.services)))
-                message["headers"] = list(message.get("headers", [])) + extra
+                out = list(message.get("headers", [])) + SECURITY_HEADERS
+                if cookie_jar is not None:
+                    out += [(k, v) for k, v in cookie_jar.raw_headers if k == b"set-cookie"]
+                # A signed-in page, an API answer, or an answer that starts a session is for
+                # this visitor only: no browser or proxy may keep a copy.
+                if (
+                    private
+                    or ctx.member is not None
+                    or any(k == b"set-cookie" and v.startswith(session_prefix) for k, v in out)
+                ):
+                    out = [(k, v) for k, v in out if k != b"cache-control"]
+                    out.append((b"cache-control", b"no-store"))
+                message["headers"] = out
             await send(message)
 
+        ctx = Ctx(services=self.services, address=_address(scope))
         if is_http and scope["path"].startswith("/static/"):
             await self.app(scope, receive, send_with_headers)
             return
 
         request = Request(scope) if is_http else HTTPConnection(scope)
-        ctx = Ctx(services=self.services, address=_address(scope))
         scope.setdefault("state", {})["ctx"] = ctx
 
         if is_http:
@@ -126,27 +162,36 @@ class ForumMiddleware:
                 return
             receive = _limited(receive, limit)
 
-        cookies = _cookies(headers)
+        cookies, repeated = _cookies(headers)
         auth = headers.get("authorization", "")
         if auth.lower().startswith("bearer ") and scope["path"].startswith("/api/"):
-            member = await accounts.api_token_member(auth[7:].strip())
-            if member is None:
-                await self._refuse(request, 401, send_with_headers, "That API token is not valid.")
+            refusal = await self._token_ctx(ctx, auth[7:].strip(), scope.get("method", "GET"))
+            if refusal is not None:
+                status, message = refusal
+                await self._refuse(request, status, send_with_headers, message)
                 return
-            ctx.member = member
-            ctx.via_token = True
-            ctx.actor = await accounts.load_actor(member)
         else:
-            session = await accounts.session_for(self.services, cookies.get(SESSION_COOKIE))
+            if session_name in repeated:
+                # Two session cookies (see _cookies): neither is trusted. Both sessions end and
+                # ours is expired: expiring ours alone would leave the planted one to sign the
+                # visitor in as whoever planted it.
+                await accounts.end_sessions_by_token(repeated[session_name])
+                cookie_jar = cookie_jar or Response()
+                cookie_jar.delete_cookie(**_cookie_place(session_name, settings))
+                cookies.pop(session_name, None)
+            session = await accounts.session_for(self.services, cookies.get(session_name))
             if session is not None:
                 ctx.session = session
                 ctx.member = session.member
                 ctx.actor = await accounts.load_actor(ctx.member)
             elif is_http:
-                ctx.anon_csrf = cookies.get(ANON_CSRF_COOKIE, "")[:64]
+                ctx.anon_csrf = "" if csrf_name in repeated else cookies.get(csrf_name, "")[:64]
                 if not ctx.anon_csrf:
-                    set_anon_cookie = new_token()
-                    ctx.anon_csrf = set_anon_cookie
+                    ctx.anon_csrf = new_token()
+                    cookie_jar = cookie_jar or Response()
+                    cookie_jar.set_cookie(
+                        value=ctx.anon_csrf, httponly=True, **_cookie_place(csrf_name, settings)
+                    )
         try:
             await self.app(scope, receive, send_with_headers)
         except BodyTooLarge:
@@ -159,21 +204,38 @@ class ForumMiddleware:
         ctx = Ctx(services=self.services, address=_address(scope))
         auth = headers.get("authorization", "")
         if auth.lower().startswith("bearer ") and scope["path"].startswith("/api/"):
-            member = await accounts.api_token_member(auth[7:].strip())
-            if member is None:
+            if await self._token_ctx(ctx, auth[7:].strip(), "GET") is not None:
                 await send({"type": "websocket.close", "code": 1008})
                 return None
-            ctx.member = member
-            ctx.via_token = True
-            ctx.actor = await accounts.load_actor(member)
         else:
-            cookies = _cookies(headers)
-            session = await accounts.session_for(self.services, cookies.get(SESSION_COOKIE))
+            cookies, repeated = _cookies(headers)
+            name = session_cookie_name(self.services.settings)
+            token = None if name in repeated else cookies.get(name)
+            session = await accounts.session_for(self.services, token)
             if session is not None:
                 ctx.session = session
                 ctx.member = session.member
                 ctx.actor = await accounts.load_actor(ctx.member)
         return ctx
+
+    async def _token_ctx(self, ctx: Ctx, bearer: str, method: str) -> tuple[int, str] | None:
+        """Load who a bearer token speaks for into `ctx`, within the token's scopes; or the
+        status and message to refuse it with. Every token scope is enforced here:
+
+        - without `write`, only safe methods (GET, HEAD, OPTIONS);
+        - without `admin`, the member's site role is capped to member (tokens.token_actor),
+          so every policy rule answers as for a plain member."""
+        row = await tokens.token_for(bearer)
+        if row is None:
+            return 401, "That API token is not valid (unknown, expired or revoked)."
+        scopes = tokens.scopes_of(row)
+        if method in UNSAFE and "write" not in scopes:
+            return 403, "This token may only read: use one with the write scope to change things."
+        ctx.member = row.member
+        ctx.via_token = True
+        ctx.token_scopes = scopes
+        ctx.actor = tokens.token_actor(await accounts.load_actor(row.member), scopes)
+        return None
 
     async def _refuse(
         self, request: HTTPConnection, status: int, send: Send, message: str | None = None
@@ -208,18 +270,24 @@ def _limited(receive: Receive, limit: int) -> Receive:
     return wrapped
 
 
-def _anon_cookie(value: str, services: Services) -> bytes:
-    secure = "; Secure" if services.settings.secure_cookies else ""
-    return f"{ANON_CSRF_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax{secure}".encode()
+def _cookie_place(name: str, settings: Settings) -> dict[str, Any]:
+    """Where a forum cookie lives: this host only (no Domain), Path=/, Lax, Secure under https.
+    Setting and expiring a cookie must name the same place, or the browser keeps the old one."""
+    return {"key": name, "path": "/", "samesite": "lax", "secure": settings.secure_cookies}
 
 
 def session_cookie(token: str, services: Services) -> dict[str, Any]:
+    """Arguments for Starlette's `Response.set_cookie` that start a session."""
+    settings = services.settings
     return {
-        "key": SESSION_COOKIE,
+        **_cookie_place(session_cookie_name(settings), settings),
         "value": token,
         "httponly": True,
-        "samesite": "lax",
-        "secure": services.settings.secure_cookies,
-        "path": "/",
-        "max_age": services.settings.session_absolute_seconds,
+        "max_age": settings.session_absolute_seconds,
     }
+
+
+def end_session_cookie(response: Response, services: Services) -> None:
+    """Expire the session cookie on `response` (sign-out)."""
+    settings = services.settings
+    response.delete_cookie(**_cookie_place(session_cookie_name(settings), settings))

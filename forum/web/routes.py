@@ -26,6 +26,9 @@ def routes() -> list[BaseRoute]:
         Route("/account", accounts.account_page, methods=["GET"]),
         Route("/account/profile", accounts.update_profile, methods=["POST"]),
         Route("/account/password", accounts.change_password, methods=["POST"]),
+        Route("/account/tokens", accounts.tokens_page, methods=["GET"]),
+        Route("/account/tokens", accounts.create_token, methods=["POST"]),
+        Route("/account/tokens/{token_id}/revoke", accounts.revoke_token, methods=["POST"]),
         # channels, threads, posts
         Route("/channels", threads.channel_list, methods=["GET"]),
         Route("/c/{slug}", threads.channel_page, methods=["GET"]),

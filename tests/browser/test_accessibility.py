@@ -36,6 +36,15 @@ async def test_signed_in_pages(live_server: AppProcess, page: Page) -> None:
     await expect(page.get_by_role("heading", name="Your account")).to_be_visible()
     await assert_accessible(page, "account page")
 
+    await page.get_by_role("link", name="Manage your API tokens").click()
+    await expect(page.get_by_role("heading", name="API tokens", exact=True)).to_be_visible()
+    await page.get_by_label("Name (what will use it)").fill("backup script")
+    await page.get_by_label("write: post, edit and change things as you").check()
+    await page.get_by_role("button", name="Create token").click()
+    await expect(page.get_by_label("Token", exact=True)).not_to_have_value("")
+    await expect(page.get_by_role("button", name="Revoke backup script")).to_be_visible()
+    await assert_accessible(page, "API tokens page with a new token")
+
     await page.goto(live_server.url + "/admin/members")
     await expect(page.get_by_role("heading", name="Members", exact=True)).to_be_visible()
     await page.get_by_role("button", name="Create invite link").click()

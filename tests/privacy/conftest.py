@@ -34,6 +34,7 @@ from starlette.staticfiles import StaticFiles
 
 from forum.app import create_app
 from forum.models import Member, Notification, Post, Session, Thread
+from forum.models.members import TOKEN_SCOPES
 from forum.services import accounts, caucuses, channels, moderation, posting
 from forum.services.context import Ctx
 from forum.settings import Settings
@@ -533,7 +534,11 @@ async def seed_world(app: Starlette) -> World:
         elif member is not None:
             token, csrf = await _session(member)
             cookies["forum_session"] = token
-        bearer = await accounts.create_api_token(member, "matrix") if member else None
+        bearer = (
+            await accounts.create_api_token(member, "matrix", scopes=TOKEN_SCOPES)
+            if member
+            else None
+        )
         world.viewers[role] = Viewer(
             role=role,
             handle=member.handle if member else None,
@@ -554,7 +559,7 @@ async def seed_world(app: Starlette) -> World:
         client=_client(app, cookies),
         csrf=csrf,
         cookie="; ".join(f"{k}={v}" for k, v in cookies.items()),
-        bearer=await accounts.create_api_token(leaver, "matrix"),
+        bearer=await accounts.create_api_token(leaver, "matrix", scopes=TOKEN_SCOPES),
     )
     return world
 
@@ -572,7 +577,7 @@ async def viewer_for(world: World, handle: str) -> Viewer:
         client=_client(world.app, cookies),
         csrf=csrf,
         cookie="; ".join(f"{k}={v}" for k, v in cookies.items()),
-        bearer=await accounts.create_api_token(member, "matrix"),
+        bearer=await accounts.create_api_token(member, "matrix", scopes=TOKEN_SCOPES),
     )
 
 

@@ -1221,6 +1221,10 @@ SITE_ONLY = "no caucus data: "
 API_PRIVACY: dict[str, str] = {
     "GET /api/v1/openapi.json": SITE_ONLY + "the document",
     "GET /api/v1/me": SITE_ONLY + "the caller's own account (badge: former-member xfail test)",
+    "GET /api/v1/tokens": SITE_ONLY + "the caller's own API tokens (tests/test_tokens.py)",
+    "POST /api/v1/tokens": SITE_ONLY + "the caller's own API tokens (tests/test_tokens.py)",
+    "DELETE /api/v1/tokens/{token_id}": SITE_ONLY
+    + "the caller's own tokens; another's id is 404 (tests/test_tokens.py)",
     "GET /api/v1/channels": "lists_and_counts, json_api (caucus channels never listed)",
     "GET /api/v1/channels/{slug}": "caucus_thread json_api",
     "GET /api/v1/channels/{slug}/threads": "caucus_thread json_api",

@@ -25,10 +25,20 @@ from forum.web.api import (
     openapi,
     statements,
     threads,
+    tokens,
 )
 from forum.web.api.base import Endpoint
 
-MODULES: list[ModuleType] = [accounts, channels, threads, statements, inbox, caucuses, moderation]
+MODULES: list[ModuleType] = [
+    accounts,
+    channels,
+    threads,
+    statements,
+    inbox,
+    caucuses,
+    moderation,
+    tokens,
+]
 
 
 def endpoints() -> list[Endpoint]:

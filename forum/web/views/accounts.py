@@ -5,12 +5,14 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from forum.errors import Invalid, RateLimited
-from forum.services import accounts
+from forum.errors import Invalid, NotFound, RateLimited
+from forum.models import ApiToken
+from forum.services import accounts, tokens
 from forum.services.context import Ctx
 from forum.web.access import access
+from forum.web.api.base import parse_id
 from forum.web.forms import read_form
-from forum.web.middleware import SESSION_COOKIE, session_cookie
+from forum.web.middleware import end_session_cookie, session_cookie
 from forum.web.templating import render
 
 
@@ -125,7 +127,7 @@ async def logout(request: Request) -> Response:
     await read_form(request)
     await accounts.end_session(ctx)
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    end_session_cookie(response, request.app.state.services)
     return response
 
 
@@ -136,7 +138,7 @@ async def logout_all(request: Request) -> Response:
     if ctx.member is not None:
         await accounts.end_all_sessions(ctx, ctx.member.id)
     response = RedirectResponse("/login?ended=all", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    end_session_cookie(response, request.app.state.services)
     return response
 
 
@@ -187,3 +189,73 @@ async def change_password(request: Request) -> Response:
             status=400,
         )
     return _signed_in(request, token, "/account?saved=password")
+
+
+# ---- API tokens ------------------------------------------------------------------------------
+
+
+async def _tokens_page(
+    request: Request,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+    created: ApiToken | None = None,
+    secret: str = "",
+) -> Response:
+    ctx = _ctx(request)
+    return render(
+        request,
+        "tokens.html",
+        {
+            "tokens": await tokens.list_mine(ctx),
+            "now": tokens.now(),
+            "errors": errors or {},
+            "form": form or {},
+            "created": created,
+            "secret": secret,
+            "revoked": request.query_params.get("revoked"),
+        },
+        status=status,
+    )
+
+
+@access("signed-in")
+async def tokens_page(request: Request) -> Response:
+    if _ctx(request).member is None:
+        return RedirectResponse("/login?next=/account/tokens", status_code=303)
+    return await _tokens_page(request)
+
+
+@access("signed-in")
+async def create_token(request: Request) -> Response:
+    """The new token is shown on the answer to this POST (never in a URL), this once only."""
+    ctx = _ctx(request)
+    form = await read_form(request)
+    scopes = ["read"] + [s for s in ("write", "admin") if form[f"scope_{s}"]]
+    days_text = form["expires_days"].strip()
+    try:
+        if days_text and not (days_text.isascii() and days_text.isdigit() and len(days_text) < 6):
+            raise Invalid(fields={"expires_days": "A whole number of days, or empty for no end."})
+        secret, row = await tokens.issue(
+            ctx, form["name"], scopes, int(days_text) if days_text else None
+        )
+    except Invalid as exc:
+        return await _tokens_page(
+            request,
+            status=400,
+            errors=exc.fields or {"form": exc.message},
+            form={k: form[k] for k in ("name", "expires_days", "scope_write", "scope_admin")},
+        )
+    return await _tokens_page(request, created=row, secret=secret)
+
+
+@access("signed-in")
+async def revoke_token(request: Request) -> Response:
+    ctx = _ctx(request)
+    await read_form(request)
+    token_id = parse_id(request.path_params.get("token_id", ""))
+    if token_id is None:
+        raise NotFound()
+    await tokens.revoke(ctx, token_id)
+    return RedirectResponse("/account/tokens?revoked=1", status_code=303)
