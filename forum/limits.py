@@ -53,3 +53,7 @@ MAX_CAPTION = 300
 
 # A form field as read off the wire (the request-size limit caps the whole body).
 MAX_FIELD = 200_000
+
+# API tokens: a name to tell them apart, and at most ten years of life.
+MAX_TOKEN_NAME = 80
+MAX_TOKEN_DAYS = 3650

@@ -126,7 +126,8 @@ async def _api_client(app: Starlette, handle: str, role: str = "member") -> http
 
     member = await make_member(handle, role)
     client = make_client(app)
-    client.headers["authorization"] = f"Bearer {await accounts.create_api_token(member, 't')}"
+    secret = await accounts.create_api_token(member, 't', scopes=('read', 'write', 'admin'))
+    client.headers["authorization"] = f"Bearer {secret}"
     return client
 
 

@@ -93,7 +93,7 @@ async def backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("forum", "0002_search")]
+    dependencies = [("forum", "0004_tokens")]
 
     operations = [
         *(AlterIdState(model_name=name, name="id", field=random_id()) for name in TABLES),

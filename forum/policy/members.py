@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from forum.policy.actors import Actor, deny, is_admin, is_site_moderator
@@ -75,3 +76,16 @@ def check_suspend(actor: Actor, member: Member | None = None) -> None:
 # The forum keeps at least one active admin: whether a member holds the admin role.
 def is_admin_account(member: Member) -> bool:
     return member.role == "admin"
+
+
+# A token lends its holder's site role (facilitator or admin) only with the `admin` scope, and
+# only members who hold such a role are offered that scope. Without it the token answers every
+# rule as a plain member would; caucus seats are the member's own and stay.
+def can_lend_site_role(actor: Actor, _target: Any = None) -> bool:
+    return is_site_moderator(actor)
+
+
+def token_actor(actor: Actor, scopes: frozenset[str]) -> Actor:
+    if "admin" in scopes:
+        return actor
+    return dataclasses.replace(actor, role="member")

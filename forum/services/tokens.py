@@ -6,11 +6,10 @@ member (accounts.end_all_sessions)."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from forum import policy
+from forum import limits, policy
 from forum.errors import Forbidden, Invalid, NotFound
 from forum.models import ApiToken, Member
 from forum.models.members import TOKEN_SCOPES
@@ -20,10 +19,10 @@ from forum.services.context import Ctx
 
 # A token's last-used time is written at most this often, so API reads cost no write.
 TOUCH_EVERY = timedelta(minutes=1)
-MAX_DAYS = 3650
+MAX_DAYS = limits.MAX_TOKEN_DAYS
 # Live tokens a member may hold at once: a list a person can still read and prune.
 MAX_TOKENS = 50
-MAX_NAME = 80
+MAX_NAME = limits.MAX_TOKEN_NAME
 
 
 def now() -> datetime:
@@ -64,12 +63,8 @@ def scopes_of(row: ApiToken) -> frozenset[str]:
 
 
 def token_actor(actor: Actor, scopes: frozenset[str]) -> Actor:
-    """The Actor a token acts as: without the `admin` scope, the member's site role (facilitator
-    or admin) is set aside, so every policy rule answers as it would for a plain member. Caucus
-    seats are kept: they are the member's own, not site powers."""
-    if "admin" in scopes:
-        return actor
-    return dataclasses.replace(actor, role="member")
+    """The Actor a token acts as (the policy's rule: `policy.members.token_actor`)."""
+    return policy.members.token_actor(actor, scopes)
 
 
 def clean_scopes(values: Iterable[str]) -> str:
