@@ -10,6 +10,7 @@ import difflib
 import html
 import re
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 
 import nh3
 from markdown_it import MarkdownIt
@@ -23,9 +24,11 @@ from markdown_it.utils import EnvType, OptionsDict
 __all__ = [
     "HANDLE_RE",
     "RENDERER_VERSION",
+    "RenderedPost",
     "diff_html",
     "extract_mentions",
     "render_markdown",
+    "render_post",
 ]
 
 # Stored rendered HTML records this; bump it whenever the same source would render differently
@@ -260,19 +263,23 @@ _cleaner = nh3.Cleaner(
 )
 
 
-def extract_mentions(source: str) -> list[str]:
-    """Lowercased handles mentioned as @handle, unique, in order of first appearance.
-
-    Mentions inside code, link text, image text, emails and URLs do not count.
-    """
+def _mentions_in(tokens: Sequence[Token]) -> list[str]:
     seen: dict[str, None] = {}
-    for block in _md.parse(source):
+    for block in tokens:
         if block.type != "inline" or not block.children:
             continue
         for token in block.children:
             if token.type == "mention":
                 seen.setdefault(token.meta["handle"], None)
     return list(seen)
+
+
+def extract_mentions(source: str) -> list[str]:
+    """Lowercased handles mentioned as @handle, unique, in order of first appearance.
+
+    Mentions inside code, link text, image text, emails and URLs do not count.
+    """
+    return _mentions_in(_md.parse(source))
 
 
 def render_markdown(source: str, *, mentionable: Collection[str] = ()) -> str:
@@ -284,6 +291,37 @@ def render_markdown(source: str, *, mentionable: Collection[str] = ()) -> str:
         return ""
     env: EnvType = {"mentionable": frozenset(handle.lower() for handle in mentionable)}
     return _cleaner.clean(_md.render(source, env))
+
+
+@dataclass(frozen=True)
+class RenderedPost:
+    """A post's HTML and the handles it mentions (`previous_mentions`: those of the text it
+    replaces, for an edit)."""
+
+    html: str
+    mentions: list[str]
+    previous_mentions: list[str]
+
+
+def render_post(
+    source: str, mentionable: Collection[str] | None = None, previous: str | None = None
+) -> RenderedPost:
+    """render_markdown and extract_mentions in one parse; what the worker processes run.
+
+    With `mentionable` None every mentioned handle is linked, which is the right HTML whenever
+    each of them turns out to be a member (the caller checks, and renders again if not).
+    """
+    previous_mentions = extract_mentions(previous) if previous is not None else []
+    env: EnvType = {}
+    tokens = _md.parse(source, env)
+    mentions = _mentions_in(tokens)
+    if not source.strip():
+        return RenderedPost("", mentions, previous_mentions)
+    linked = mentions if mentionable is None else mentionable
+    # The mention renderer reads only this key; parsing left link references in env too.
+    env["mentionable"] = frozenset(handle.lower() for handle in linked)
+    html = _cleaner.clean(_md.renderer.render(tokens, _md.options, env))
+    return RenderedPost(html, mentions, previous_mentions)
 
 
 _WORD_RE = re.compile(r"(\s*)(\S+)")

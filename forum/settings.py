@@ -35,6 +35,10 @@ class Settings:
     hash_threads: int = 4
     # Live events older than this are pruned; a client further behind reloads its page.
     event_retention_days: int = 14
+    # Posts render in worker processes (this many per app process); a text that takes longer
+    # than the limit to render is refused with a message, never left to stall the process.
+    render_timeout_seconds: float = 3.0
+    render_workers: int = 2
 
     @property
     def secure_cookies(self) -> bool:
