@@ -94,21 +94,21 @@ async def render(
     *,
     mentionable: Collection[str] | None = None,
     previous: str | None = None,
-    timeout: float,
+    limit: float,
     workers: int = 2,
 ) -> RenderedPost:
-    """`forum.rendering.render_post` in a worker; RenderFailed after `timeout` seconds of work.
+    """`forum.rendering.render_post` in a worker; RenderFailed after `limit` seconds of work.
 
     Waiting behind other posts counts too, up to as long again: the whole call ends within
     twice the limit (and a task given up while queued never runs)."""
     args = (source, frozenset(mentionable) if mentionable is not None else None, previous)
     try:
-        future = (await _running(workers)).schedule(render_post, args=args, timeout=timeout)
+        future = (await _running(workers)).schedule(render_post, args=args, timeout=limit)
     except RuntimeError:  # the pool broke (its manager died): start a new one
         await asyncio.to_thread(shutdown)
-        future = (await _running(workers)).schedule(render_post, args=args, timeout=timeout)
+        future = (await _running(workers)).schedule(render_post, args=args, timeout=limit)
     try:
         # Cancelling the asyncio future cancels pebble's, which kills the worker if it runs.
-        return await asyncio.wait_for(asyncio.wrap_future(future), 2 * timeout)
+        return await asyncio.wait_for(asyncio.wrap_future(future), 2 * limit)
     except (TimeoutError, ProcessExpired, BrokenProcessPool) as exc:
         raise RenderFailed(str(exc)) from None

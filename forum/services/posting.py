@@ -96,7 +96,7 @@ async def _render(
         rendered = await renderer.render(
             body,
             previous=previous,
-            timeout=settings.render_timeout_seconds,
+            limit=settings.render_timeout_seconds,
             workers=settings.render_workers,
         )
         mentioned = await _mentionable(rendered.mentions)
@@ -104,7 +104,7 @@ async def _render(
             again = await renderer.render(
                 body,
                 mentionable=list(mentioned),
-                timeout=settings.render_timeout_seconds,
+                limit=settings.render_timeout_seconds,
                 workers=settings.render_workers,
             )
             rendered = RenderedPost(again.html, rendered.mentions, rendered.previous_mentions)
