@@ -91,9 +91,7 @@ async def test_hostile_post_and_edit_answer_quickly_while_pages_keep_answering(
         assert post.html.count("&lt;http://") == HOSTILE.count("<http://")
         assert "<a " not in post.html
 
-        edit = alice.post(
-            f"/p/{post.id}/edit", data={"body": "!" + HOSTILE[1:], "csrf": token}
-        )
+        edit = alice.post(f"/p/{post.id}/edit", data={"body": "!" + HOSTILE[1:], "csrf": token})
         (edited, took), pings = await answered_meanwhile(reader, f"/t/{tid}", timed(edit))
         assert edited.status_code == 303
         assert took < 1.0

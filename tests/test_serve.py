@@ -76,9 +76,7 @@ def closed_within(sock: socket.socket, seconds: float) -> float | None:
     return time.monotonic() - started
 
 
-def test_forwarded_for_counts_only_from_a_trusted_proxy(
-    database_url: str, tmp_path: Path
-) -> None:
+def test_forwarded_for_counts_only_from_a_trusted_proxy(database_url: str, tmp_path: Path) -> None:
     with serving(database_url, tmp_path / "plain.log") as app, httpx.Client(base_url=app.url) as c:
         # Nothing is trusted by default: every attempt counts against 127.0.0.1.
         assert [signup_from(c, f"203.0.113.{n}") for n in range(10)] == [400] * 10

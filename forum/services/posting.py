@@ -25,8 +25,7 @@ MAX_TITLE = 200
 # Only this many mentions in one post link and notify.
 MAX_MENTIONS = 50
 TOO_SLOW_TO_RENDER = (
-    "This text takes too long to format: try fewer links, brackets or tables. "
-    "Your text is kept."
+    "This text takes too long to format: try fewer links, brackets or tables. Your text is kept."
 )
 DUPLICATE_WINDOW = timedelta(minutes=2)
 NEW_MEMBER_DAYS = 3
