@@ -9,7 +9,9 @@ protocol here is uvicorn's httptools protocol with one timer more:
 
 - the headers of a request must be complete within `header_timeout` of the connection opening,
   of the previous response, or of the request's first byte (whichever armed the timer);
-- its body must be complete within `body_timeout` after its headers.
+- its body must be complete within `body_timeout` after its headers;
+- its request line and headers may take at most MAX_HEADER_BYTES (httptools itself sets no
+  limit: one endless header line would grow in memory until the deadline).
 
 The timer hooks parser callbacks that are uvicorn internals, which is why the subclass lives
 in this one module; tests drive it through a real `forum serve`.
@@ -30,6 +32,8 @@ from forum.settings import Settings
 
 log = logging.getLogger("forum.server")
 
+MAX_HEADER_BYTES = 64 * 1024
+
 
 class ForumConfig(uvicorn.Config):
     """uvicorn's Config with the two deadlines (a Config travels to every worker process)."""
@@ -48,6 +52,8 @@ class DeadlineProtocol(HttpToolsProtocol):
         self._header_timeout = float(getattr(config, "header_timeout", 10.0))
         self._body_timeout = float(getattr(config, "body_timeout", 30.0))
         self._deadline: asyncio.TimerHandle | None = None
+        # Bytes received since the current request's headers began; None once they are in.
+        self._header_bytes: int | None = 0
 
     def _arm(self, seconds: float) -> None:
         self._disarm()
@@ -64,6 +70,16 @@ class DeadlineProtocol(HttpToolsProtocol):
             log.debug("closing a connection whose request did not arrive in time: %s", self.client)
             self.transport.close()
 
+    def data_received(self, data: bytes) -> None:
+        counting = self._header_bytes is not None
+        super().data_received(data)
+        # Only chunks that end before the headers do are counted: a body sent along with the
+        # last header bytes is the body's business (max_body_bytes).
+        if counting and self._header_bytes is not None:
+            self._header_bytes += len(data)
+            if self._header_bytes > MAX_HEADER_BYTES and not self.transport.is_closing():
+                self.send_400_response("Request headers too large.")
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm(self._header_timeout)
@@ -79,11 +95,13 @@ class DeadlineProtocol(HttpToolsProtocol):
             self._arm(self._header_timeout)
 
     def on_headers_complete(self) -> None:
+        self._header_bytes = None
         self._arm(self._body_timeout)
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
         self._disarm()
+        self._header_bytes = 0  # the next request's headers start here
         super().on_message_complete()
 
     def on_response_complete(self) -> None:
