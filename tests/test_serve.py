@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.sync.client import connect
 
 from forum.settings import Settings, SettingsError
 from tests.conftest import free_port
@@ -125,6 +126,10 @@ def test_requests_sent_too_slowly_are_closed(database_url: str, tmp_path: Path) 
         # Headers without end are refused long before the deadline (httptools has no limit).
         endless = half_request(app.port, b"GET / HTTP/1.1\r\nX: " + b"a" * 100_000)
         assert endless.recv(4096).startswith(b"HTTP/1.1 400")
+        # A websocket is not a slow request: it stays open past the deadlines.
+        with connect(f"ws://127.0.0.1:{app.port}/ws", origin=app.url) as ws:  # type: ignore[arg-type]
+            time.sleep(2.5)
+            assert ws.ping().wait(5)
         # A request that arrives in time is answered as before, a large body included.
         assert httpx.get(f"{app.url}/healthz").text == "ok"
         large = httpx.post(f"{app.url}/login", data={"handle": "a" * 200_000})
