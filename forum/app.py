@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from tortoise.contrib.starlette import RegisterTortoise
 
+from forum import renderer
 from forum.db import tortoise_config
 from forum.realtime.broker import make_broker
 from forum.realtime.events import prune
@@ -53,6 +54,7 @@ def create_app(settings: Settings) -> Starlette:
             gc.collect()  # so only what is alive now is frozen, not garbage
             gc.freeze()
             pruning = asyncio.create_task(_prune_forever(settings.event_retention_days))
+            renderer.acquire()
             try:
                 yield
             finally:
@@ -61,6 +63,8 @@ def create_app(settings: Settings) -> Starlette:
                     await pruning
                 await broker.stop()
                 await services.throttle.close()
+                # The last app of the process stops the post renderer's worker processes.
+                await asyncio.to_thread(renderer.release)
 
     handlers = dict(errors.HANDLERS)
     handlers[BodyTooLarge] = errors.too_large

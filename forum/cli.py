@@ -35,23 +35,12 @@ async def _with_db(settings: Settings, work: Callable[[Services], Awaitable[Any]
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
-    import uvicorn
+    from forum.server import serve
 
     if args.migrate:
         asyncio.run(apply_migrations(settings.database_url))
     print(f"forum is serving on http://{args.host}:{args.port}/", flush=True)
-    uvicorn.run(
-        "forum.asgi:app",
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level="info" if args.verbose else "warning",
-        ws="websockets-sansio",
-        # Compression costs 2-4x memory per socket for small frames; our frames are small.
-        ws_per_message_deflate=False,
-        ws_max_size=64 * 1024,
-        proxy_headers=False,
-    )
+    serve(settings, args.host, args.port, args.workers, args.verbose)
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
@@ -109,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="forum",
         description="A member discussion forum. Settings come from FORUM_* environment variables "
-        "(FORUM_DATABASE_URL, FORUM_REDIS_URL, FORUM_SECRET_KEY, FORUM_BASE_URL, FORUM_SIGNUP).",
+        "(FORUM_DATABASE_URL, FORUM_REDIS_URL, FORUM_SECRET_KEY, FORUM_BASE_URL, FORUM_SIGNUP; "
+        "for serve also FORUM_TRUSTED_PROXIES, FORUM_HEADER_TIMEOUT, FORUM_BODY_TIMEOUT, "
+        "FORUM_MAX_CONNECTIONS).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

@@ -51,6 +51,12 @@ class Invalid(DomainError):
         self.fields = fields or {}
 
 
+class Unprocessable(Invalid):
+    """Well-formed input the forum will not process, such as a post too slow to render."""
+
+    status = 422
+
+
 class Conflict(DomainError):
     status = 409
     code = "conflict"

@@ -35,6 +35,18 @@ class Settings:
     hash_threads: int = 4
     # Live events older than this are pruned; a client further behind reloads its page.
     event_retention_days: int = 14
+    # Posts render in worker processes (this many per app process); a text that takes longer
+    # than the limit to render is refused with a message, never left to stall the process.
+    render_timeout_seconds: float = 3.0
+    render_workers: int = 2
+    # `forum serve`: reverse proxies (IPs or networks, comma-separated, or "*") whose
+    # X-Forwarded-For and X-Forwarded-Proto are believed; by default none is.
+    trusted_proxies: str = ""
+    # A request's headers must arrive within this long, its body within that long after them.
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
+    # Open connections per process (websockets included); past it new requests are answered 503.
+    max_connections: int = 10_000
 
     @property
     def secure_cookies(self) -> bool:
@@ -62,6 +74,10 @@ class Settings:
             signup=signup,  # type: ignore[arg-type]
             post_rate=_rate(env, "FORUM_POST_RATE", cls.post_rate),
             new_member_post_rate=_rate(env, "FORUM_NEW_MEMBER_POST_RATE", cls.new_member_post_rate),
+            trusted_proxies=_proxies(env),
+            header_timeout_seconds=_number(env, "FORUM_HEADER_TIMEOUT", cls.header_timeout_seconds),
+            body_timeout_seconds=_number(env, "FORUM_BODY_TIMEOUT", cls.body_timeout_seconds),
+            max_connections=int(_number(env, "FORUM_MAX_CONNECTIONS", cls.max_connections)),
         )
 
 
@@ -75,3 +91,35 @@ def _rate(env: Mapping[str, str], name: str, default: str) -> str:
     except ValueError:
         raise SettingsError(f"{name} must be a rate like 12/minute") from None
     return value
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    """A positive number of seconds or connections; anything else is refused at start."""
+    value = env.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0
+    if not number > 0 or number == float("inf"):
+        raise SettingsError(f"{name} must be a positive number")
+    return number
+
+
+def _proxies(env: Mapping[str, str]) -> str:
+    """FORUM_TRUSTED_PROXIES as uvicorn's forwarded-allow-ips: addresses, networks or "*"."""
+    import ipaddress
+
+    items = [item.strip() for item in env.get("FORUM_TRUSTED_PROXIES", "").split(",")]
+    items = [item for item in items if item]
+    for item in items:
+        if item == "*":
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise SettingsError(
+                f"FORUM_TRUSTED_PROXIES: {item!r} is not an IP address or network"
+            ) from None
+    return ",".join(items)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 from starlette.applications import Starlette
 
@@ -69,3 +70,43 @@ async def test_threads_replies_search_and_caucuses_on_postgres(pg_app: Starlette
     assert api.status_code == 200 and len(api.json()["posts"]) == 2
     async with make_client(pg_app) as anonymous:
         assert (await anonymous.get(f"/t/{tid}")).status_code == 404
+
+
+async def found_caucus(client: httpx.AsyncClient, name: str) -> str:
+    data = {"name": name, "listed": "0", "join_policy": "invite"}
+    founded = await post_form(client, "/caucuses", data, page="/caucuses")
+    assert founded.status_code == 303, founded.text
+    return str(founded.headers["location"].rsplit("/", 1)[1])
+
+
+async def test_a_caucus_member_searches_open_channels_and_their_caucus_only(
+    pg_app: Starlette,
+) -> None:
+    # The caucus ids were numbered one placeholder off ($2 for the first id, which was the
+    # search words): every member with a caucus seat got a 500 (integer = text).
+    await channels.create_channel(None, "General", "general")
+    amara = await signed_in(pg_app, "amara")
+    bo = await signed_in(pg_app, "bo")
+    renters = await found_caucus(amara, "Renters")
+    owners = await found_caucus(bo, "Owners")
+    for client, path, title in (
+        (amara, "/c/general", "Open tenants meeting"),
+        (amara, f"/c/{renters}-talk", "Renters tenants tactics"),
+        (bo, f"/c/{owners}-talk", "Owners tenants worries"),
+    ):
+        made = await post_form(
+            client,
+            f"{path}/threads",
+            {"title": title, "body": "About the tenants."},
+            page=f"{path}/new",
+        )
+        assert made.status_code == 303, made.text
+    found = await amara.get("/search", params={"q": "tenants"})
+    assert found.status_code == 200
+    assert "Open tenants meeting" in found.text and "Renters tenants tactics" in found.text
+    assert "Owners" not in found.text
+    api = await amara.get("/api/v1/search", params={"q": "tenants"})
+    assert api.status_code == 200
+    assert "Owners tenants worries" not in api.text and "Renters tenants tactics" in api.text
+    theirs = await bo.get("/search", params={"q": "tenants"})
+    assert "Owners tenants worries" in theirs.text and "Renters" not in theirs.text

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import re
+import time
 from html.parser import HTMLParser
 
 import pytest
@@ -13,6 +15,7 @@ from forum.rendering import (
     diff_html,
     extract_mentions,
     render_markdown,
+    render_post,
 )
 
 REL = "nofollow ugc noopener noreferrer"
@@ -329,3 +332,88 @@ def test_diff_extra_paragraphs_are_wholly_added_or_removed() -> None:
 def test_diff_keeps_line_breaks_inside_paragraph() -> None:
     out = diff_html("- a\n- b", "- a\n- c")
     assert out == "<p>- a<br>\n- <del>b</del> <ins>c</ins></p>"
+
+
+# --- hostile input and the worker's entry point ------------------------------------------------
+
+
+def test_many_unclosed_autolinks_render_in_linear_time() -> None:
+    # markdown-it-py's linkify rule searched the whole pending text before every "://":
+    # this post took about 8 s to render and as long again to find its mentions.
+    hostile = ("<http:// " * 6000)[:50_000]
+    started = time.perf_counter()
+    out = render_markdown(hostile)
+    assert extract_mentions(hostile) == []
+    assert time.perf_counter() - started < 1.0  # about 0.15 s here; generous for a busy machine
+    assert out.count("&lt;http://") == hostile.count("<http://") and "<a " not in out
+
+
+def test_linkify_still_links_schemes_after_long_words() -> None:
+    # Only the text just before "://" is searched for a scheme; what it finds is unchanged.
+    word = "x" * 40
+    assert links(render_markdown(f"{word} http://example.org/a"))[0]["href"] == (
+        "http://example.org/a"
+    )
+    assert links(render_markdown(f"{word}http://example.org/a")) == []
+    second = links(render_markdown("see https://example.org and https://b.example.org/"))[1]
+    assert second["href"] == "https://b.example.org/"
+
+
+@pytest.mark.parametrize("source", ["a.com[//x.y://", "l.com[//x.y://", "[a.b://"])
+def test_a_scheme_inside_a_link_label_does_not_crash_the_renderer(source: str) -> None:
+    # markdown-it-py accepted a link no longer than its scheme and raised "inline rule didn't
+    # increment state.pos" (a 500 for the author).
+    assert_safe(render_markdown(source))
+    assert extract_mentions(source) == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "Hi @Alice and @bob, see http://example.org/x",
+        "`@code` [@label](/x) @carol @alice",
+        "# @dave\n\n> @Eve\n\n- @frank",
+        "   ",
+        "plain words",
+    ],
+)
+def test_render_post_is_render_markdown_and_extract_mentions_in_one_parse(source: str) -> None:
+    rendered = render_post(source, previous="hello @Zed and @alice")
+    mentions = extract_mentions(source)
+    assert rendered.mentions == mentions
+    assert rendered.previous_mentions == ["zed", "alice"]
+    assert rendered.html == render_markdown(source, mentionable=mentions)
+    assert render_post(source, ["alice"]).html == render_markdown(source, mentionable=["alice"])
+
+
+_PIECES = [
+    "http://", "https://", "<http://", "x.y://", "a+b://", "\u212a://", "http\u017f://x.y", "HTTP://A.B",
+    "mailto://x", "www.", "example.com", " ", "\n", "\n\n", "@bob", "@Alice", "*", "_", "[",
+    "](", ")", "`", "> ", "- ", "#", "|", ":", "/", "a", "Z9", ".", "+", "-", "é",
+    "www.ex.org/p?x=1", "[l](http://x.y)", "![i](http://i.png)", "e@mail.com", "**b**",
+    "http://a.com/*", "://", "1http://x.y", "ahttp://x.y", "a" * 30, "b" * 33, "//x.y", "<", ">",
+]  # fmt: skip
+
+
+def test_the_linkify_rule_renders_exactly_like_markdown_it_pys() -> None:
+    # Posts stored before the rule was replaced must render the same, so RENDERER_VERSION stays.
+    from markdown_it.rules_inline.linkify import linkify as upstream
+
+    from forum import rendering
+
+    rng = random.Random(10)
+    sources = ["".join(rng.choice(_PIECES) for _ in range(rng.randint(1, 50))) for _ in range(1500)]
+    ours = [(render_markdown(s, mentionable=["bob"]), extract_mentions(s)) for s in sources]
+    rendering._md.inline.ruler.at("linkify", upstream)
+    try:
+        compared = 0
+        for source, expected in zip(sources, ours, strict=True):
+            try:
+                theirs = (render_markdown(source, mentionable=["bob"]), extract_mentions(source))
+            except RuntimeError:  # upstream's crash on a scheme inside a link label
+                continue
+            assert theirs == expected, source
+            compared += 1
+    finally:
+        rendering._md.inline.ruler.at("linkify", rendering._linkify_rule)
+    assert compared > 1400

@@ -9,20 +9,25 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
-from forum import limits, policy
+from forum import limits, policy, renderer
 from forum.db import sql_for
-from forum.errors import Invalid, RateLimited
+from forum.errors import Invalid, RateLimited, Unprocessable
 from forum.models import Channel, Member, Post, PostRevision, ReadMarker, Statement, Thread
 from forum.models.ids import new_id
 from forum.models.threads import MAX_DEPTH, PATH_SEGMENT
 from forum.policy import Action
 from forum.realtime.events import Tx, unit_of_work
-from forum.rendering import RENDERER_VERSION, extract_mentions, render_markdown
+from forum.rendering import RENDERER_VERSION, RenderedPost
 from forum.services import access, notifications, search_index, threads
 from forum.services.context import Ctx
 
 MAX_BODY = limits.MAX_BODY
 MAX_TITLE = limits.MAX_TITLE
+# Only this many mentions in one post link and notify.
+MAX_MENTIONS = 50
+TOO_SLOW_TO_RENDER = (
+    "This text takes too long to format: try fewer links, brackets or tables. Your text is kept."
+)
 DUPLICATE_WINDOW = timedelta(minutes=2)
 NEW_MEMBER_DAYS = 3
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -73,12 +78,47 @@ def clean_key(key: str | None) -> str | None:
 async def _mentionable(handles: list[str]) -> dict[str, Member]:
     if not handles:
         return {}
-    members = await Member.filter(handle_key__in=handles[:50], status="active")
+    members = await Member.filter(handle_key__in=handles[:MAX_MENTIONS], status="active")
     return {m.handle_key: m for m in members}
 
 
-def _render(body: str, mentioned: dict[str, Member]) -> str:
-    return render_markdown(body, mentionable=list(mentioned))
+async def _render(
+    ctx: Ctx, body: str, previous: str | None = None
+) -> tuple[RenderedPost, dict[str, Member]]:
+    """The post's HTML and the members it mentions, rendered before any transaction opens.
+
+    Rendering runs in a worker process with a time limit, so a hostile text neither stalls the
+    event loop nor holds the database's write lock. The first render links every mention; in
+    the rare case that one of them is not an active member, it renders again with those who are.
+    """
+    settings = ctx.settings
+    try:
+        rendered = await renderer.render(
+            body,
+            previous=previous,
+            limit=settings.render_timeout_seconds,
+            workers=settings.render_workers,
+        )
+        mentioned = await _mentionable(rendered.mentions)
+        if set(mentioned) != set(rendered.mentions):
+            again = await renderer.render(
+                body,
+                mentionable=list(mentioned),
+                limit=settings.render_timeout_seconds,
+                workers=settings.render_workers,
+            )
+            rendered = RenderedPost(again.html, rendered.mentions, rendered.previous_mentions)
+    except renderer.RenderFailed:
+        raise Unprocessable(fields={"body": TOO_SLOW_TO_RENDER}) from None
+    return rendered, mentioned
+
+
+def _member_rate(ctx: Ctx) -> str:
+    """Members in their first days post (and edit) at a stricter rate."""
+    member = ctx.member
+    assert member is not None
+    new_member = now() - member.created_at < timedelta(days=NEW_MEMBER_DAYS)
+    return ctx.settings.new_member_post_rate if new_member else ctx.settings.post_rate
 
 
 async def _check_pace(ctx: Ctx, thread: Thread, body: str) -> None:
@@ -86,9 +126,7 @@ async def _check_pace(ctx: Ctx, thread: Thread, body: str) -> None:
     and the same text twice in a short window."""
     member = ctx.member
     assert member is not None
-    settings = ctx.settings
-    new_member = now() - member.created_at < timedelta(days=NEW_MEMBER_DAYS)
-    rate = settings.new_member_post_rate if new_member else settings.post_rate
+    rate = _member_rate(ctx)
     message = "You are posting very fast. Your text is kept: try again in a moment."
     if thread.slow_mode_seconds and not policy.can(ctx.actor, Action.MODERATE, thread):
         last = (
@@ -142,7 +180,7 @@ async def _insert_post(
     parent: Post | None,
     body: str,
     key: str | None,
-    mentioned: dict[str, Member],
+    html: str,
     statement_version: int | None,
 ) -> Post:
     conn = tx.conn
@@ -171,7 +209,7 @@ async def _insert_post(
         seq=seq,
         author_id=member.id,
         body=body,
-        html=_render(body, mentioned),
+        html=html,
         renderer_version=RENDERER_VERSION,
         statement_version=statement_version,
         client_key=key,
@@ -281,7 +319,7 @@ async def start_thread(
         str(ctx.actor.member_id),
         message="You are posting very fast. Your text is kept.",
     )
-    mentioned = await _mentionable(extract_mentions(body))
+    rendered, mentioned = await _render(ctx, body)
     async with unit_of_work(ctx.services.publish) as tx:
         thread = await Thread.create(
             channel_id=channel.id, title=title, author_id=ctx.actor.member_id, using_db=tx.conn
@@ -292,7 +330,7 @@ async def start_thread(
             .using_db(tx.conn)
             .update(thread_count=F("thread_count") + 1)
         )
-        post = await _insert_post(tx, ctx, thread, None, body, key, mentioned, None)
+        post = await _insert_post(tx, ctx, thread, None, body, key, rendered.html, None)
         await tx.emit("channel", channel.id, "thread.created", {"thread_id": thread.id})
         await _notify_for_post(tx, ctx, thread, post, None, mentioned)
     return thread
@@ -324,11 +362,11 @@ async def reply(
     if thread.statement_id is not None:
         versions = await Statement.filter(id=thread.statement_id).values_list("version", flat=True)
         statement_version = int(versions[0]) if versions else None  # type: ignore[call-overload]
-    mentioned = await _mentionable(extract_mentions(body))
+    rendered, mentioned = await _render(ctx, body)
     try:
         async with unit_of_work(ctx.services.publish) as tx:
             post = await _insert_post(
-                tx, ctx, thread, parent, body, key, mentioned, statement_version
+                tx, ctx, thread, parent, body, key, rendered.html, statement_version
             )
             await _notify_for_post(tx, ctx, thread, post, parent, mentioned)
     except IntegrityError:
@@ -349,8 +387,14 @@ async def edit(ctx: Ctx, post_id: int, body: str) -> Post:
     if body == post.body:
         return post
     thread: Thread = post.thread
-    before = set(extract_mentions(post.body))
-    mentioned = await _mentionable(extract_mentions(body))
+    await ctx.services.throttle.hit(
+        _member_rate(ctx),
+        "edit",
+        str(ctx.actor.member_id),
+        message="You are editing very fast. Your text is kept: try again in a moment.",
+    )
+    rendered, mentioned = await _render(ctx, body, previous=post.body)
+    before = set(rendered.previous_mentions)
     fresh = {h: m for h, m in mentioned.items() if h not in before}
     async with unit_of_work(ctx.services.publish) as tx:
         await PostRevision.create(
@@ -360,7 +404,7 @@ async def edit(ctx: Ctx, post_id: int, body: str) -> Post:
             using_db=tx.conn,
         )
         post.body = body
-        post.html = _render(body, mentioned)
+        post.html = rendered.html
         post.renderer_version = RENDERER_VERSION
         post.edited_at = now()
         await post.save(

@@ -87,6 +87,7 @@ def fts5_query(q: str) -> str:
 
 
 def _scope_sql(scope: ChannelScope, mark: Any) -> tuple[str, list[Any]]:
+    """The scope as SQL; `mark(n)` spells the placeholder of the n-th parameter (from 1)."""
     params: list[Any] = []
     open_part = "c.caucus_id IS NULL" + ("" if scope.open_channels else " AND c.public")
     if scope.caucus_ids:
@@ -107,9 +108,11 @@ async def search(q: str, scope: ChannelScope, page: int = 1) -> tuple[list[Hit],
         if not words:
             return [], False
 
-        def mark(i: int) -> str:
-            return f"${i + 1}"
+        def mark(n: int) -> str:
+            return f"${n}"
 
+        # The caucus ids take $1..$n, the search words the next one (the words once took $n+1
+        # and the first id $2: integer = text for every member with a caucus seat).
         where, params = _scope_sql(scope, mark)
         n = len(params)
         sql = f"""

@@ -207,7 +207,7 @@ async def update_post(request: Request) -> Response:
     form = await read_form(request)
     try:
         post = await posting.edit(ctx, post_id, from_form(EditPost, form).body)
-    except Invalid as exc:
+    except (Invalid, RateLimited) as exc:
         post = await access.post_for(ctx, post_id)
         return _form_error(request, "edit_post.html", {"post": post}, form, exc)
     return RedirectResponse(f"/p/{post.id}", status_code=303)
