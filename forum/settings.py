@@ -35,6 +35,14 @@ class Settings:
     hash_threads: int = 4
     # Live events older than this are pruned; a client further behind reloads its page.
     event_retention_days: int = 14
+    # Websockets, per process: at most this many per member and per client address; replays
+    # (catching up from the event table) are a bucket of events per socket, refilled per
+    # second; every process re-reads access changes and re-checks sessions this often.
+    ws_per_member: int = 20
+    ws_per_address: int = 50
+    ws_replay_burst: int = 2000
+    ws_replay_rate: float = 200.0
+    ws_recheck_seconds: float = 5.0
 
     @property
     def secure_cookies(self) -> bool:
@@ -62,7 +70,27 @@ class Settings:
             signup=signup,  # type: ignore[arg-type]
             post_rate=_rate(env, "FORUM_POST_RATE", cls.post_rate),
             new_member_post_rate=_rate(env, "FORUM_NEW_MEMBER_POST_RATE", cls.new_member_post_rate),
+            ws_per_member=int(_number(env, "FORUM_WS_PER_MEMBER", cls.ws_per_member)),
+            ws_per_address=int(_number(env, "FORUM_WS_PER_ADDRESS", cls.ws_per_address)),
+            ws_replay_burst=int(_number(env, "FORUM_WS_REPLAY_BURST", cls.ws_replay_burst)),
+            ws_replay_rate=_number(env, "FORUM_WS_REPLAY_RATE", cls.ws_replay_rate),
+            ws_recheck_seconds=_number(env, "FORUM_WS_RECHECK_SECONDS", cls.ws_recheck_seconds),
         )
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    """A positive number (whole where the default is whole); anything else is refused at start."""
+    raw = env.get(name)
+    if raw is None:
+        return default
+    whole = isinstance(default, int)
+    try:
+        value = int(raw) if whole else float(raw)
+    except ValueError:
+        value = 0
+    if not value > 0:  # also refuses nan
+        raise SettingsError(f"{name} must be a positive {'whole number' if whole else 'number'}")
+    return value
 
 
 def _rate(env: Mapping[str, str], name: str, default: str) -> str:
