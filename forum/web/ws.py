@@ -48,12 +48,15 @@ def _error(code: str, message: str, topic: str | None = None) -> str:
 
 def live_sessions_for(settings: Settings) -> LiveSessions:
     """The hub's check of its sockets' sessions: which of these ids are still live (not ended,
-    not past their idle or absolute limit, their member not suspended)."""
+    not past their idle or absolute limit, their member not suspended), as `session_for`
+    decides for a request."""
 
     async def live(ids: list[int]) -> set[int]:
         moment = accounts.now()
-        rows = await Session.filter(id__in=ids, member__status="active").values_list(
-            "id", "created_at", "last_seen_at"
+        rows = (
+            await Session.filter(id__in=ids)
+            .exclude(member__status="suspended")
+            .values_list("id", "created_at", "last_seen_at")
         )
         return {
             int(session_id)
@@ -72,7 +75,7 @@ def actor_loader_for(settings: Settings) -> LoadActor:
         session = await Session.filter(id=client.session_id).select_related("member").first()
         if (
             session is None
-            or session.member.status != "active"
+            or session.member.status == "suspended"
             or accounts.session_expired(
                 settings, session.created_at, session.last_seen_at, accounts.now()
             )
