@@ -65,7 +65,7 @@ def text_frame(text: str) -> bytes:
 
 def direct_writer(send: Callable[..., Coroutine[Any, Any, None]]) -> Any:
     """uvicorn's protocol object behind `send`, or None (another server, a uvicorn whose
-    protocol no longer has the state `writable_now` reads, or the seam turned off)."""
+    protocol no longer has the state `write_now` reads, or the seam turned off)."""
     if not DIRECT_WRITES:
         return None
     proto: Any = getattr(send, "__self__", None)
@@ -79,9 +79,12 @@ def direct_writer(send: Callable[..., Coroutine[Any, Any, None]]) -> Any:
     return proto
 
 
-def writable_now(proto: Any) -> bool:
+def write_now(proto: Any, out: Any) -> bool:
+    """Write `out.wire` (a text frame's bytes) straight to the transport when the socket is in
+    the state where uvicorn's `send` would write exactly those bytes; False (nothing written)
+    otherwise, and the caller uses the ASGI send."""
     conn = proto.conn
-    return bool(
+    if (
         proto.writable.is_set()
         and not proto.disconnected
         and not proto.close_sent
@@ -91,11 +94,10 @@ def writable_now(proto: Any) -> bool:
         and not conn.extensions
         and not conn.debug
         and not conn.expect_continuation_frame
-    )
-
-
-def write(proto: Any, wire: bytes) -> None:
-    proto.transport.write(wire)
+    ):
+        proto.transport.write(out.wire)
+        return True
+    return False
 
 
 def _check_uvicorn() -> str | None:
@@ -129,6 +131,11 @@ def _check_uvicorn() -> str | None:
 # ---- tortoise: models built from rows, relations attached -----------------------------------
 
 
+def db_columns(model: Any) -> list[str]:
+    """A model's database columns (foreign keys as their `_id` columns), sorted."""
+    return sorted(model._meta.db_fields)
+
+
 def from_db(model: Any, columns: dict[str, Any]) -> Any:
     """A model instance from a row's columns, as tortoise's own queries build it."""
     return model._init_from_db(**columns)
@@ -145,14 +152,14 @@ def _check_tortoise() -> str | None:
 
     if not callable(getattr(Channel, "_init_from_db", None)):
         return "models no longer have _init_from_db"
-    columns: dict[str, Any] = dict.fromkeys(Channel._meta.db_fields)
+    columns: dict[str, Any] = dict.fromkeys(db_columns(Channel))
     columns.update(id=7, name="General", slug="general", caucus_id=3, public=True)
     channel = from_db(Channel, columns)
     if (channel.pk, channel.name, channel.public, channel.caucus_id) != (7, "General", True, 3):
         return "_init_from_db no longer fills a model's fields from its columns"
     if not getattr(channel, "_saved_in_db", False):
         return "_init_from_db no longer marks a model as loaded from the database"
-    caucus = from_db(Caucus, dict.fromkeys(Caucus._meta.db_fields) | {"id": 3})
+    caucus = from_db(Caucus, dict.fromkeys(db_columns(Caucus)) | {"id": 3})
     attach(channel, "caucus", caucus)
     if channel.caucus is not caucus:
         return "a fetched relation is no longer kept as _<relation>"

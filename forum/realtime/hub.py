@@ -177,8 +177,7 @@ class Client:
             backlog.append(out)
             return True
         proto = self.direct
-        if proto is not None and seams.writable_now(proto):
-            seams.write(proto, out.wire)
+        if proto is not None and seams.write_now(proto, out):
             return True
         # Step the send coroutine here, outside any task: a socket whose transport takes the
         # bytes finishes in this one step, with no task, queue or wakeup per frame.

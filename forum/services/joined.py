@@ -47,7 +47,7 @@ class JoinedQuery:
             self._columns = [
                 (index, name)
                 for index, part in enumerate(self.parts)
-                for name in (sorted(part.model._meta.db_fields) if part.model else part.extra)
+                for name in (seams.db_columns(part.model) if part.model else part.extra)
             ]
             # Every column gets an alias of its own: several tables have an "id".
             select = ", ".join(
