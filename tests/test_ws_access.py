@@ -282,3 +282,56 @@ def test_replays_are_rate_limited_per_socket(settings: Settings, world: dict[str
             assert ws.receive_json() == {"op": "subscribed", "topic": topic, "seq": 5}
             reply(tc, csrf, tid, "live")
             assert ws.receive_json()["seq"] == 6
+
+
+# ---- the overlap window ----------------------------------------------------------------------
+
+
+async def test_an_access_event_that_commits_after_a_later_one_is_still_applied(
+    app: Any,
+) -> None:
+    """PostgreSQL hands out ids before commit: an event with a lower id can appear after the
+    hub has read past it. The pass re-reads a window, and applies each event once."""
+    from datetime import UTC, datetime
+
+    from forum.models import Event
+    from forum.policy import Actor
+    from forum.realtime import hub as hub_module
+
+    reloads: list[int] = []
+
+    async def load_actor(client: hub_module.Client) -> Actor | None:
+        reloads.append(client.actor.member_id or 0)
+        return client.actor
+
+    async def send(message: dict[str, Any]) -> None:
+        return None
+
+    async def close(code: int, reason: str) -> None:
+        return None
+
+    hub = hub_module.Hub(render_post=lambda post: "", load_actor=load_actor)
+    await hub.start()
+    try:
+        hub.add(hub_module.Client(Actor(member_id=7, role="member", status="active"), send, close))
+
+        async def event(ident: int, seq: int) -> None:
+            await Event.create(
+                id=ident,
+                topic="member:7",
+                seq=seq,
+                kind="access.changed",
+                payload={"change": "role"},
+                created_at=datetime.now(UTC),
+            )
+
+        await event(1010, 2)  # committed first
+        await hub.catch_up()
+        assert reloads == [7]
+        await event(1005, 1)  # an earlier id, committed later
+        await hub.catch_up()
+        assert reloads == [7, 7]
+        await hub.catch_up()  # nothing new: nothing applied twice
+        assert reloads == [7, 7]
+    finally:
+        await hub.stop()
