@@ -335,3 +335,22 @@ async def test_an_access_event_that_commits_after_a_later_one_is_still_applied(
         assert reloads == [7, 7]
     finally:
         await hub.stop()
+
+
+def test_socket_bounds_come_from_the_environment_and_bad_values_are_refused() -> None:
+    from forum.settings import SettingsError
+
+    settings = Settings.from_env(
+        {"FORUM_WS_PER_MEMBER": "5", "FORUM_WS_PER_ADDRESS": "9", "FORUM_WS_RECHECK_SECONDS": "2.5"}
+    )
+    assert (settings.ws_per_member, settings.ws_per_address) == (5, 9)
+    assert settings.ws_recheck_seconds == 2.5
+    assert Settings.from_env({}).ws_per_member == 20
+    for name, value in (
+        ("FORUM_WS_PER_MEMBER", "0"),
+        ("FORUM_WS_PER_ADDRESS", "many"),
+        ("FORUM_WS_REPLAY_RATE", "nan"),
+        ("FORUM_WS_RECHECK_SECONDS", "-1"),
+    ):
+        with pytest.raises(SettingsError, match=name):
+            Settings.from_env({name: value})
