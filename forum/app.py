@@ -13,11 +13,11 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from tortoise.contrib.starlette import RegisterTortoise
 
-from forum import renderer
+from forum import renderer, seams
 from forum.db import tortoise_config
 from forum.realtime.broker import make_broker
 from forum.realtime.events import prune
-from forum.realtime.hub import Hub
+from forum.realtime.hub import Hub, SocketLimits
 from forum.security import Hasher, Throttle
 from forum.services.context import Services
 from forum.settings import Settings
@@ -25,7 +25,7 @@ from forum.web import errors
 from forum.web.middleware import BodyTooLarge, ForumMiddleware
 from forum.web.routes import routes
 from forum.web.templating import render_live_post
-from forum.web.ws import load_actor_for
+from forum.web.ws import actor_loader_for, live_sessions_for
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -36,18 +36,25 @@ def create_app(settings: Settings) -> Starlette:
     )
 
     broker = make_broker(settings.redis_url)
-    hub = Hub(render_post=render_live_post, load_actor=load_actor_for)
-
-    async def access_changed(member_id: int) -> None:
-        # Every process (this one included) re-checks that member's sockets.
-        await broker.publish({"op": "access", "member_id": member_id})
-
+    hub = Hub(
+        render_post=render_live_post,
+        load_actor=actor_loader_for(settings),
+        live_sessions=live_sessions_for(settings),
+        limits=SocketLimits(
+            per_member=settings.ws_per_member,
+            per_address=settings.ws_per_address,
+            replay_burst=settings.ws_replay_burst,
+            replay_rate=settings.ws_replay_rate,
+            recheck_seconds=settings.ws_recheck_seconds,
+        ),
+    )
     services.publish = broker.publish
-    services.access_changed = access_changed
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
+            seams.check()
+            await hub.start()
             await broker.start(hub.dispatch, hub.resync)
             # Everything loaded so far lives as long as the process: keep it out of the
             # collector's full passes, which otherwise pause thousands of open sockets.
@@ -62,6 +69,7 @@ def create_app(settings: Settings) -> Starlette:
                 with contextlib.suppress(asyncio.CancelledError):
                     await pruning
                 await broker.stop()
+                await hub.stop()
                 await services.throttle.close()
                 # The last app of the process stops the post renderer's worker processes.
                 await asyncio.to_thread(renderer.release)

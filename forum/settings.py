@@ -47,6 +47,14 @@ class Settings:
     body_timeout_seconds: float = 30.0
     # Open connections per process (websockets included); past it new requests are answered 503.
     max_connections: int = 10_000
+    # Websockets, per process: at most this many per member and per client address; replays
+    # (catching up from the event table) are a bucket of events per socket, refilled per
+    # second; every process re-reads access changes and re-checks sessions this often.
+    ws_per_member: int = 20
+    ws_per_address: int = 50
+    ws_replay_burst: int = 2000
+    ws_replay_rate: float = 200.0
+    ws_recheck_seconds: float = 5.0
 
     @property
     def secure_cookies(self) -> bool:
@@ -78,7 +86,27 @@ class Settings:
             header_timeout_seconds=_number(env, "FORUM_HEADER_TIMEOUT", cls.header_timeout_seconds),
             body_timeout_seconds=_number(env, "FORUM_BODY_TIMEOUT", cls.body_timeout_seconds),
             max_connections=int(_number(env, "FORUM_MAX_CONNECTIONS", cls.max_connections)),
+            ws_per_member=int(_number(env, "FORUM_WS_PER_MEMBER", cls.ws_per_member)),
+            ws_per_address=int(_number(env, "FORUM_WS_PER_ADDRESS", cls.ws_per_address)),
+            ws_replay_burst=int(_number(env, "FORUM_WS_REPLAY_BURST", cls.ws_replay_burst)),
+            ws_replay_rate=_number(env, "FORUM_WS_REPLAY_RATE", cls.ws_replay_rate),
+            ws_recheck_seconds=_number(env, "FORUM_WS_RECHECK_SECONDS", cls.ws_recheck_seconds),
         )
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    """A positive number (whole where the default is whole); anything else is refused at start."""
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    whole = isinstance(default, int)
+    try:
+        value = int(raw) if whole else float(raw)
+    except ValueError:
+        value = 0
+    if not value > 0 or value == float("inf"):  # also refuses nan
+        raise SettingsError(f"{name} must be a positive {'whole number' if whole else 'number'}")
+    return value
 
 
 def _rate(env: Mapping[str, str], name: str, default: str) -> str:
@@ -91,20 +119,6 @@ def _rate(env: Mapping[str, str], name: str, default: str) -> str:
     except ValueError:
         raise SettingsError(f"{name} must be a rate like 12/minute") from None
     return value
-
-
-def _number(env: Mapping[str, str], name: str, default: float) -> float:
-    """A positive number of seconds or connections; anything else is refused at start."""
-    value = env.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        number = float(value)
-    except ValueError:
-        number = 0
-    if not number > 0 or number == float("inf"):
-        raise SettingsError(f"{name} must be a positive number")
-    return number
 
 
 def _proxies(env: Mapping[str, str]) -> str:

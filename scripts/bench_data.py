@@ -227,6 +227,9 @@ class Dataset:
             "FORUM_DATABASE_URL": self.database_url,
             "FORUM_SECRET_KEY": "bench-secret",
             "FORUM_SIGNUP": "invite",
+            # Every bench socket comes from 127.0.0.1 and a handful of members: no caps.
+            "FORUM_WS_PER_MEMBER": "1000000",
+            "FORUM_WS_PER_ADDRESS": "1000000",
         }
         env.pop("FORUM_REDIS_URL", None)
         if self.redis_url:

@@ -5,11 +5,13 @@ nothing. The client is the `websockets` library, as a browser's socket would be.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -85,9 +87,12 @@ class Socket:
                 return frame  # type: ignore[no-any-return]
 
 
-@pytest.fixture
-def cluster(postgres_url: str, private_redis: RedisProcess, tmp_path: Path) -> Any:
-    env = {"FORUM_DATABASE_URL": postgres_url, "FORUM_REDIS_URL": private_redis.url}
+@contextlib.contextmanager
+def running_cluster(
+    postgres_url: str, redis: RedisProcess, tmp_path: Path, **settings: str
+) -> Iterator[list[AppProcess]]:
+    """Two app processes on one PostgreSQL database and `redis`, with members amara and bo."""
+    env = {"FORUM_DATABASE_URL": postgres_url, "FORUM_REDIS_URL": redis.url, **settings}
     forum_cli(env, "migrate")
     for handle in ("amara", "bo"):
         forum_cli(env, "create-member", handle, "--password-stdin", stdin=PASSWORD + "\n")
@@ -100,6 +105,12 @@ def cluster(postgres_url: str, private_redis: RedisProcess, tmp_path: Path) -> A
     finally:
         for app in apps:
             app.stop()
+
+
+@pytest.fixture
+def cluster(postgres_url: str, private_redis: RedisProcess, tmp_path: Path) -> Any:
+    with running_cluster(postgres_url, private_redis, tmp_path) as apps:
+        yield apps
 
 
 async def test_posts_cross_processes_and_restarts_lose_nothing(
@@ -146,3 +157,97 @@ async def test_posts_cross_processes_and_restarts_lose_nothing(
     finally:
         await amara.aclose()
         await bo.aclose()
+
+
+async def caucus_with_bo(amara: httpx.AsyncClient, amara_csrf: str, bo_url: str) -> tuple[str, int]:
+    """amara convenes a caucus that bo joins, with a thread in its channel: (slug, thread id)."""
+    made = await amara.post(
+        "/caucuses",
+        data={"name": "Renters", "listed": "0", "join_policy": "invite", "csrf": amara_csrf},
+    )
+    slug = made.headers["location"].rsplit("/", 1)[1]
+    invited = await amara.post(
+        f"/caucuses/{slug}/invite", data={"handle": "bo", "csrf": amara_csrf}
+    )
+    assert invited.status_code == 303, invited.text
+    bo, bo_csrf = await sign_in(bo_url, "bo")
+    try:
+        accepted = await bo.post(f"/caucuses/{slug}/accept", data={"csrf": bo_csrf})
+        assert accepted.status_code == 303, accepted.text
+    finally:
+        await bo.aclose()
+    started = await amara.post(
+        f"/c/{slug}-talk/threads", data={"title": "Rent", "body": "first", "csrf": amara_csrf}
+    )
+    assert started.status_code == 303, started.text
+    return slug, int(started.headers["location"].rsplit("/", 1)[1])
+
+
+async def assert_nothing_more(sock: Socket, seconds: float = 3.0) -> None:
+    with contextlib.suppress(TimeoutError):
+        frame = await sock.event(timeout=seconds)
+        raise AssertionError(f"a removed member's socket got {frame}")
+
+
+@pytest.mark.parametrize("leaves", [True, False], ids=["leaves", "is removed"])
+async def test_an_access_change_during_a_redis_outage_reaches_the_socket_after_it(
+    postgres_url: str, private_redis: RedisProcess, tmp_path: Path, leaves: bool
+) -> None:
+    # No periodic pass during the test: the broker's reconnection alone must narrow the socket.
+    with running_cluster(
+        postgres_url, private_redis, tmp_path, FORUM_WS_RECHECK_SECONDS="3600"
+    ) as (a, b):
+        amara, amara_csrf = await sign_in(a.url, "amara")
+        bo, bo_csrf = await sign_in(a.url, "bo")  # bo acts over HTTP on A; the socket is on B
+        try:
+            slug, thread_id = await caucus_with_bo(amara, amara_csrf, a.url)
+            topic = f"thread:{thread_id}"
+            async with Socket(b.url, bo.cookies["forum_session"]) as sock:
+                await sock.send({"op": "subscribe", "topic": topic})
+                await post_reply(amara, amara_csrf, thread_id, "before the outage")
+                assert (await sock.event())["kind"] == "post.created"
+                private_redis.kill()
+                if leaves:
+                    gone = await bo.post(f"/caucuses/{slug}/leave", data={"csrf": bo_csrf})
+                else:
+                    gone = await amara.post(
+                        f"/caucuses/{slug}/members/bo/remove", data={"csrf": amara_csrf}
+                    )
+                assert gone.status_code == 303, gone.text
+                assert (await bo.get(f"/t/{thread_id}")).status_code == 404
+                private_redis.start()
+                await post_reply(amara, amara_csrf, thread_id, "after the outage: secret")
+                frame = await sock.event(timeout=20)
+                assert frame == {"op": "revoked", "topic": topic}, frame
+                await assert_nothing_more(sock)
+        finally:
+            await amara.aclose()
+            await bo.aclose()
+
+
+async def test_while_redis_is_down_the_periodic_pass_narrows_sockets(
+    postgres_url: str, private_redis: RedisProcess, tmp_path: Path
+) -> None:
+    with running_cluster(postgres_url, private_redis, tmp_path, FORUM_WS_RECHECK_SECONDS="0.5") as (
+        a,
+        b,
+    ):
+        amara, amara_csrf = await sign_in(a.url, "amara")
+        bo, _ = await sign_in(a.url, "bo")
+        try:
+            slug, thread_id = await caucus_with_bo(amara, amara_csrf, a.url)
+            topic = f"thread:{thread_id}"
+            async with Socket(b.url, bo.cookies["forum_session"]) as sock:
+                await sock.send({"op": "subscribe", "topic": topic})
+                await post_reply(amara, amara_csrf, thread_id, "before the outage")
+                assert (await sock.event())["kind"] == "post.created"
+                private_redis.kill()
+                gone = await amara.post(
+                    f"/caucuses/{slug}/members/bo/remove", data={"csrf": amara_csrf}
+                )
+                assert gone.status_code == 303, gone.text
+                frame = await sock.event(timeout=10)  # Redis is still down
+                assert frame == {"op": "revoked", "topic": topic}, frame
+        finally:
+            await amara.aclose()
+            await bo.aclose()

@@ -9,6 +9,12 @@ client reconnects and catches up from the Event table). Sequence numbers are tra
 and topic: duplicates are dropped and gaps are filled from the table before delivery, so
 neither a lost broker message nor a reconnect loses anything. One timer pings every socket of
 the process every HEARTBEAT seconds, a slice of the sockets at each tick.
+
+Access is narrowed from the Event table, never from a message of its own: a change of who may
+read what (caucus seats, role, suspension, a session's end, a thread's move) is an event written
+in the transaction of the change. The hub applies each such event when the broker brings it,
+again after every broker reconnection, and on a periodic pass that reads the table (so it does
+even while the broker is down). The same pass closes sockets whose session has ended or expired.
 """
 
 from __future__ import annotations
@@ -17,15 +23,13 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Generator
+from dataclasses import dataclass
 from typing import Any
 
-from websockets.frames import Frame as WsFrame
-from websockets.frames import Opcode
-from websockets.protocol import OPEN as WS_OPEN
-
-from forum import policy
+from forum import policy, seams
 from forum.models import Channel, Event, Post, Thread
 from forum.policy import Actor
 from forum.realtime.events import parse_topic
@@ -44,10 +48,35 @@ Render = Callable[[Post], str]
 Send = Callable[[Message], Coroutine[Any, Any, None]]
 Close = Callable[[int, str], Coroutine[Any, Any, None]]
 LoadActor = Callable[["Client"], Awaitable[Actor | None]]
+# Of these session ids, the ones still live (not ended, expired or suspended).
+LiveSessions = Callable[[list[int]], Awaitable[set[int]]]
 
 POST_KINDS = frozenset(
     {"post.created", "post.edited", "post.deleted", "post.hidden", "post.restored"}
 )
+# Events on a member's own topic that change what that member may read: their sockets reload
+# who they are. (`caucus.membership`: a seat gained, lost or changed; `access.changed`: role,
+# suspension, reinstatement, a session's end.)
+ACCESS_KINDS = frozenset({"caucus.membership", "access.changed"})
+# Events on a thread or channel topic that change who may read it: every socket following it
+# (or, for a channel, any of its threads) is asked again.
+READERS_KINDS = frozenset({"thread.move", "channel.access"})
+# PostgreSQL hands out event ids before commit, so a later id can commit first: each pass
+# re-reads the ids of this many seconds before its last read.
+OVERLAP_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class SocketLimits:
+    """Bounds on one process's sockets (from Settings)."""
+
+    per_member: int = 20
+    per_address: int = 50
+    # Replays are counted in events: a burst, then a steady rate per second.
+    replay_burst: int = 2000
+    replay_rate: float = 200.0
+    # The periodic pass: access events from the table, and every socket's session.
+    recheck_seconds: float = 5.0
 
 
 class Out:
@@ -63,9 +92,7 @@ class Out:
     @property
     def wire(self) -> bytes:
         if self._wire is None:
-            # As the server's websockets protocol frames it: FIN, text, unmasked.
-            data = self.message["text"].encode()
-            self._wire = WsFrame(Opcode.TEXT, data).serialize(mask=False)
+            self._wire = seams.text_frame(self.message["text"])
         return self._wire
 
 
@@ -106,34 +133,62 @@ class Client:
     __slots__ = (
         "_close",
         "actor",
+        "address",
         "backlog",
         "beat",
         "closed",
         "direct",
         "drain",
+        "replay_stamp",
+        "replay_tokens",
         "send",
         "seqs",
         "session_id",
     )
 
     def __init__(
-        self, actor: Actor, send: Send, close: Close, session_id: int | None = None
+        self,
+        actor: Actor,
+        send: Send,
+        close: Close,
+        session_id: int | None = None,
+        address: str = "",
     ) -> None:
         self.actor = actor
         self.send = send
         self._close = close
         self.session_id = session_id
+        self.address = address
+        self.replay_tokens = -1.0  # the bucket starts full (set on first use)
+        self.replay_stamp = 0.0
         self.seqs: dict[str, int] = {}
         # None while idle: frames are sent at once. A deque while a send is in flight.
         self.backlog: deque[Out] | None = None
         self.drain: asyncio.Task[None] | None = None
         self.beat = -1  # the heartbeat slice this socket is in while the hub has it
         self.closed = False
-        self.direct = _direct(send)
+        self.direct = seams.direct_writer(send)
 
     async def close(self, code: int, reason: str) -> None:
         with contextlib.suppress(Exception):
             await self._close(code, reason)
+
+    def take_replay(self, cost: int, limits: SocketLimits) -> bool:
+        """Spend `cost` events of this socket's replay bucket; False (nothing spent) when it
+        holds too few, so one socket cannot loop replays of the table."""
+        now = time.monotonic()
+        if self.replay_tokens < 0:
+            self.replay_tokens = float(limits.replay_burst)
+        else:
+            elapsed = now - self.replay_stamp
+            self.replay_tokens = min(
+                float(limits.replay_burst), self.replay_tokens + elapsed * limits.replay_rate
+            )
+        self.replay_stamp = now
+        if cost > self.replay_tokens:
+            return False
+        self.replay_tokens -= cost
+        return True
 
     def offer(self, frame: str) -> bool:
         """Send a frame; False when the socket is too slow to keep up."""
@@ -149,8 +204,7 @@ class Client:
             backlog.append(out)
             return True
         proto = self.direct
-        if proto is not None and _writable(proto):
-            proto.transport.write(out.wire)
+        if proto is not None and seams.write_now(proto, out):
             return True
         # Step the send coroutine here, outside any task: a socket whose transport takes the
         # bytes finishes in this one step, with no task, queue or wakeup per frame.
@@ -209,62 +263,30 @@ class _Resume:
                     return
 
 
-# ---- uvicorn's websockets-sansio socket, written to directly ------------------------------
-#
-# Fan-out's cost per socket is mostly the ASGI send: a coroutine, an Event wait, the websockets
-# protocol building and serialising a Frame of the same text for every socket. When `send` is
-# uvicorn's WebSocketsSansIOProtocol.send, a frame is written as the same bytes straight to its
-# transport, but only in the state where that send would do exactly this (open, writable, no
-# extension such as permessage-deflate); in any other state, and with any other server, the
-# ASGI send is used.
-
-_DIRECT_ATTRS = (
-    "transport",
-    "writable",
-    "disconnected",
-    "close_sent",
-    "handshake_complete",
-    "initial_response",
-    "conn",
-)
-_CONN_ATTRS = ("state", "extensions", "debug", "expect_continuation_frame")
-
-
-def _direct(send: Send) -> Any:
-    """uvicorn's protocol object behind `send`, or None for any other server (or a uvicorn
-    whose protocol no longer has the state `_writable` reads: re-check this on upgrades)."""
-    proto: Any = getattr(send, "__self__", None)
-    if type(proto).__name__ != "WebSocketsSansIOProtocol" or send.__name__ != "send":
-        return None
-    if not all(hasattr(proto, name) for name in _DIRECT_ATTRS):
-        return None
-    conn = proto.conn
-    if not all(hasattr(conn, name) for name in _CONN_ATTRS):
-        return None
-    return proto
-
-
-def _writable(proto: Any) -> bool:
-    conn = proto.conn
-    return bool(
-        proto.writable.is_set()
-        and not proto.disconnected
-        and not proto.close_sent
-        and proto.handshake_complete
-        and proto.initial_response is None
-        and conn.state is WS_OPEN
-        and not conn.extensions
-        and not conn.debug
-        and not conn.expect_continuation_frame
-    )
-
-
 class Hub:
-    def __init__(self, render_post: Render, load_actor: LoadActor) -> None:
+    def __init__(
+        self,
+        render_post: Render,
+        load_actor: LoadActor,
+        *,
+        live_sessions: LiveSessions | None = None,
+        limits: SocketLimits | None = None,
+    ) -> None:
         self.render_post = render_post
         self.load_actor = load_actor
+        self.live_sessions = live_sessions
+        self.limits = limits or SocketLimits()
         self.by_topic: dict[str, set[Client]] = {}
         self.by_member: dict[int, set[Client]] = {}
+        self.by_address: dict[str, int] = {}
+        # Access events applied in the overlap window (id -> when), so each applies once here.
+        self.applied: dict[int, float] = {}
+        # (when, the newest event id then): where each pass starts re-reading the table.
+        self.marks: deque[tuple[float, int]] = deque()
+        # topic -> how often its readers changed (a thread moved): a subscribe that loaded the
+        # target before a change must load it again.
+        self.generations: dict[str, int] = {}
+        self.rechecking: asyncio.Task[None] | None = None
         # topic -> (kind, target): the Thread or Channel (or member id) the policy is asked
         # about, shared by every socket of the topic and refreshed by each subscribe.
         self.targets: dict[str, tuple[str, Any]] = {}
@@ -275,8 +297,20 @@ class Hub:
 
     # ---- sockets -------------------------------------------------------------------------
 
+    def refusal(self, actor: Actor, address: str) -> str | None:
+        """Why a new socket may not join this process (too many of this member's or this
+        address's sockets already), or None."""
+        mine = self.by_member.get(actor.member_id, ()) if actor.member_id is not None else ()
+        if len(mine) >= self.limits.per_member:
+            return "too many sockets for this member"
+        if address and self.by_address.get(address, 0) >= self.limits.per_address:
+            return "too many sockets from this address"
+        return None
+
     def add(self, client: Client) -> None:
         self.count += 1
+        if client.address:
+            self.by_address[client.address] = self.by_address.get(client.address, 0) + 1
         # The slice just pinged: this socket's first ping comes a whole HEARTBEAT later.
         client.beat = self.beat
         self.beats[self.beat].add(client)
@@ -293,6 +327,12 @@ class Hub:
             self.beats[client.beat].discard(client)
             client.beat = -1
             self.count -= 1
+            if client.address:
+                left = self.by_address.get(client.address, 0) - 1
+                if left > 0:
+                    self.by_address[client.address] = left
+                else:
+                    self.by_address.pop(client.address, None)
         for topic in list(client.seqs):
             self._drop(client, topic)
         if client.actor.member_id is not None:
@@ -327,6 +367,7 @@ class Hub:
         live ones. Returns the error or reset answer instead; missing and unreadable topics
         answer alike."""
         parsed = parse_topic(topic)
+        generation = self.generations.get(topic, 0)
         target = await _load_target(parsed) if parsed else None
         if (
             parsed is None
@@ -364,6 +405,24 @@ class Hub:
             )
             if not oldest or int(oldest[0]) > after + 1:  # type: ignore[call-overload]
                 return {"op": "reset", "topic": topic}
+        if after < current and not client.take_replay(current - after, self.limits):
+            return {
+                "op": "error",
+                "code": "replay_limited",
+                "topic": topic,
+                "message": "Too many replays on this socket: subscribe again in a moment.",
+            }
+        # Who may read the topic changed while this subscribe was loading it: ask again.
+        while self.generations.get(topic, 0) != generation:
+            generation = self.generations.get(topic, 0)
+            target = await _load_target(parsed)
+            if target is None or not policy.topic_readable(client.actor, parsed[0], target):
+                return {
+                    "op": "error",
+                    "code": "not_found",
+                    "topic": topic,
+                    "message": "There is no such topic, or you cannot follow it.",
+                }
         if client.closed:
             return None
         client.seqs[topic] = after
@@ -379,12 +438,18 @@ class Hub:
     # ---- delivery ------------------------------------------------------------------------
 
     async def dispatch(self, message: dict[str, Any]) -> None:
-        """A broker message: an event (topic, seq, kind, data) or an access change."""
-        if message.get("op") == "access":
-            await self.access_changed(int(message.get("member_id", 0)))
-            return
+        """A broker message: an event (id, topic, seq, kind, data). Access events narrow the
+        sockets first; then the event goes to the topic's followers."""
         topic = message.get("topic")
-        if not isinstance(topic, str) or topic not in self.by_topic:
+        if not isinstance(topic, str):
+            return
+        kind = message.get("kind")
+        if kind in ACCESS_KINDS or kind in READERS_KINDS:
+            event_id = message.get("id")
+            if isinstance(event_id, int) and event_id not in self.applied:
+                self.applied[event_id] = time.monotonic()
+                await self._apply(topic, str(kind))
+        if topic not in self.by_topic:
             return
         seq = int(message.get("seq", 0))
         out: Frames | None = None
@@ -446,7 +511,9 @@ class Hub:
             self._deliver(client, topic, event.seq, await self._frame(message))
 
     async def resync(self) -> None:
-        """After a broker (re)connection: bring every followed topic up to date from the table."""
+        """After a broker (re)connection: apply the access events the broker may have lost,
+        then bring every followed topic up to date from the table."""
+        await self.catch_up()
         for topic, clients in list(self.by_topic.items()):
             newest = (
                 await Event.filter(topic=topic)
@@ -480,7 +547,122 @@ class Hub:
         message["_frame"] = frames
         return frames
 
-    # ---- access changes ------------------------------------------------------------------
+    # ---- access changes, from the Event table ---------------------------------------------
+
+    async def start(self) -> None:
+        """Begin the periodic pass (one timer for the whole process). Events committed before
+        now need no applying: every socket loads its actor after it joins the hub."""
+        await self._mark()
+        if self.rechecking is None:
+            self.rechecking = asyncio.get_running_loop().create_task(self._recheck_forever())
+
+    async def stop(self) -> None:
+        task, self.rechecking = self.rechecking, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _mark(self) -> int:
+        newest = await Event.all().order_by("-id").limit(1).values_list("id", flat=True)
+        top = int(newest[0]) if newest else 0  # type: ignore[call-overload]
+        self.marks.append((time.monotonic(), top))
+        return top
+
+    async def catch_up(self) -> None:
+        """Apply the access events of the table this process has not applied yet: those after
+        the newest id read a while ago (ids can commit out of order, so the window overlaps
+        earlier reads; an event already applied is skipped, and applying twice is harmless)."""
+        now = time.monotonic()
+        while len(self.marks) > 1 and self.marks[1][0] <= now - OVERLAP_SECONDS:
+            self.marks.popleft()
+        floor = self.marks[0][1] if self.marks else 0
+        await self._mark()
+        events = (
+            await Event.filter(id__gt=floor, kind__in=sorted(ACCESS_KINDS | READERS_KINDS))
+            .order_by("id")
+            .values_list("id", "topic", "kind")
+        )
+        for event_id, topic, kind in events:
+            if event_id in self.applied:
+                continue
+            self.applied[event_id] = now
+            await self._apply(topic, kind)
+        for event_id in [i for i, seen in self.applied.items() if seen < now - 2 * OVERLAP_SECONDS]:
+            del self.applied[event_id]
+
+    async def _apply(self, topic: str, kind: str) -> None:
+        parsed = parse_topic(topic)
+        if parsed is None:
+            return
+        if kind in ACCESS_KINDS and parsed[0] == "member":
+            if parsed[1] in self.by_member:
+                await self.access_changed(parsed[1])
+        elif kind in READERS_KINDS:
+            await self.readers_changed(parsed)
+
+    async def _recheck_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.limits.recheck_seconds)
+            try:
+                await self.catch_up()
+                await self.check_sessions()
+            except Exception:  # the next pass tries again; the loop must not die
+                log.exception("the periodic socket pass failed")
+
+    async def check_sessions(self) -> None:
+        """Close every socket whose session ended, expired (idle or absolute limit) or whose
+        member was suspended."""
+        if self.live_sessions is None:
+            return
+        by_session: dict[int, list[Client]] = {}
+        for clients in list(self.by_member.values()):
+            for client in clients:
+                if client.session_id is not None:
+                    by_session.setdefault(client.session_id, []).append(client)
+        ids = sorted(by_session)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            live = await self.live_sessions(chunk)
+            for session_id in chunk:
+                if session_id not in live:
+                    for client in by_session[session_id]:
+                        await self._end(client)
+
+    async def _end(self, client: Client) -> None:
+        if client.closed:
+            return
+        self.remove(client)
+        await client.close(4001, "session ended")
+
+    async def readers_changed(self, parsed: tuple[str, int]) -> None:
+        """A thread moved (or a channel's readers changed): ask the policy again for every
+        socket following it, and for a channel, following any of its threads."""
+        kind, ident = parsed
+        topics = [f"{kind}:{ident}"]
+        if kind == "channel":
+            topics += [
+                topic
+                for topic, (target_kind, target) in list(self.targets.items())
+                if target_kind == "thread" and target.channel_id == ident
+            ]
+        for topic in topics:
+            self.generations[topic] = self.generations.get(topic, 0) + 1
+            if topic in self.by_topic:
+                await self._recheck_topic(topic)
+
+    async def _recheck_topic(self, topic: str) -> None:
+        parsed = parse_topic(topic)
+        fresh = await _load_target(parsed)
+        clients = self.by_topic.get(topic)
+        if parsed is None or not clients:
+            return
+        if fresh is not None:
+            self.targets[topic] = parsed[0], fresh
+        for client in list(clients):
+            if fresh is None or not policy.topic_readable(client.actor, parsed[0], fresh):
+                self._drop(client, topic)
+                client.offer(json.dumps({"op": "revoked", "topic": topic}))
 
     async def access_changed(self, member_id: int) -> None:
         """A member's access changed (caucus seats, role, suspension, logout): reload who each
@@ -490,20 +672,24 @@ class Hub:
             if client.closed:
                 continue
             if actor is None:
-                self.remove(client)
-                await client.close(4001, "session ended")
+                await self._end(client)
                 continue
-            client.actor = actor
-            for topic in list(client.seqs):
-                parsed = parse_topic(topic)
-                fresh = await _load_target(parsed)
-                if topic not in client.seqs or parsed is None:
-                    continue
-                if fresh is None or not policy.topic_readable(actor, parsed[0], fresh):
-                    self._drop(client, topic)
-                    client.offer(json.dumps({"op": "revoked", "topic": topic}))
-                else:
-                    self.targets[topic] = parsed[0], fresh
+            await self.set_actor(client, actor)
+
+    async def set_actor(self, client: Client, actor: Actor) -> None:
+        """Who a socket is now: each topic it follows is asked again (and dropped with a
+        `revoked` frame when it may no longer read it)."""
+        client.actor = actor
+        for topic in list(client.seqs):
+            parsed = parse_topic(topic)
+            fresh = await _load_target(parsed)
+            if topic not in client.seqs or parsed is None:
+                continue
+            if fresh is None or not policy.topic_readable(actor, parsed[0], fresh):
+                self._drop(client, topic)
+                client.offer(json.dumps({"op": "revoked", "topic": topic}))
+            else:
+                self.targets[topic] = parsed[0], fresh
 
 
 async def _load_target(parsed: tuple[str, int] | None) -> Any:

@@ -18,6 +18,7 @@ from forum.errors import Forbidden, Invalid, NotFound
 from forum.models import Invite, Member, Session, SignInAddress
 from forum.models.members import ROLES
 from forum.policy import Action, Actor
+from forum.realtime.events import Tx, unit_of_work
 from forum.security import new_token, token_digest
 from forum.services import post_rows, tokens
 from forum.services.context import Ctx, Services
@@ -26,6 +27,7 @@ from forum.services.joined import JoinedQuery, Part
 # Kept here for callers from before tokens had their own module.
 from forum.services.tokens import api_token_member as api_token_member
 from forum.services.tokens import create_api_token as create_api_token
+from forum.settings import Settings
 
 HANDLE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")
 MIN_PASSWORD = limits.MIN_PASSWORD
@@ -277,6 +279,16 @@ SESSION_QUERY = JoinedQuery(
 )
 
 
+def session_expired(
+    settings: Settings, created_at: datetime, last_seen_at: datetime, moment: datetime
+) -> bool:
+    """A session ends after `session_idle_seconds` without a request, and after
+    `session_absolute_seconds` in any case (open websockets are closed by the same rule)."""
+    return moment - last_seen_at > timedelta(
+        seconds=settings.session_idle_seconds
+    ) or moment - created_at > timedelta(seconds=settings.session_absolute_seconds)
+
+
 async def session_for(services: Services, token: str | None) -> Session | None:
     """The live session for a cookie value, with its member loaded, or None. Sessions past their
     idle or absolute limit, and those of members who can no longer sign in, end here."""
@@ -287,10 +299,7 @@ async def session_for(services: Services, token: str | None) -> Session | None:
     if session is None:
         return None
     moment = now()
-    settings = services.settings
-    expired = moment - session.last_seen_at > timedelta(
-        seconds=settings.session_idle_seconds
-    ) or moment - session.created_at > timedelta(seconds=settings.session_absolute_seconds)
+    expired = session_expired(services.settings, session.created_at, session.last_seen_at, moment)
     member: Member = session.member
     if expired or member.status == "suspended":
         await Session.filter(id=session.id).delete()
@@ -309,19 +318,26 @@ async def end_sessions_by_token(tokens: list[str]) -> None:
         await Session.filter(token_hash__in=digests).delete()
 
 
+async def _access_changed(tx: Tx, member_id: int, change: str) -> None:
+    """Announce on the member's own topic, in the transaction of the change, that what they may
+    read changed: every process narrows or closes their open sockets from this event."""
+    await tx.emit("member", member_id, "access.changed", {"change": change})
+
+
 async def end_session(ctx: Ctx) -> None:
     if ctx.session is not None:
-        await Session.filter(id=ctx.session.id).delete()
-        if ctx.member is not None:
-            await ctx.access_changed(ctx.member.id)
+        async with unit_of_work(ctx.services.publish) as tx:
+            await Session.filter(id=ctx.session.id).using_db(tx.conn).delete()
+            await _access_changed(tx, ctx.session.member_id, "session_ended")
 
 
 async def end_all_sessions(ctx: Ctx, member_id: int) -> None:
     """Sign out everywhere (and after a password change): every session ends and every API
     token is revoked, since a token is a sign-in too."""
-    await Session.filter(member_id=member_id).delete()
-    await tokens.revoke_all(member_id)
-    await ctx.access_changed(member_id)
+    async with unit_of_work(ctx.services.publish) as tx:
+        await Session.filter(member_id=member_id).using_db(tx.conn).delete()
+        await tokens.revoke_all(member_id, tx.conn)
+        await _access_changed(tx, member_id, "sessions_ended")
 
 
 async def change_password(ctx: Ctx, current: str, new: str, confirm: str) -> str:
@@ -398,9 +414,10 @@ async def set_role(ctx: Ctx, handle: str, role: str) -> Member:
     member = await member_by_handle(handle)
     if policy.is_admin_account(member) and role != "admin":
         await _keep_an_admin(member)
-    member.role = role
-    await member.save(update_fields=["role"])
-    await ctx.access_changed(member.id)
+    async with unit_of_work(ctx.services.publish) as tx:
+        member.role = role
+        await member.save(update_fields=["role"], using_db=tx.conn)
+        await _access_changed(tx, member.id, "role")
     return member
 
 
@@ -449,7 +466,8 @@ async def suspend(ctx: Ctx, handle: str, reason: str, days: int | None) -> Membe
         raise Invalid(f"@{member.handle} is already suspended.")
     if policy.is_admin_account(member):
         await _keep_an_admin(member)
-    async with in_transaction() as conn:
+    async with unit_of_work(ctx.services.publish) as tx:
+        conn = tx.conn
         member.status = "suspended"
         member.suspension_reason = reason[: limits.MAX_REASON]
         member.suspended_until = now() + timedelta(days=days) if days else None
@@ -462,7 +480,7 @@ async def suspend(ctx: Ctx, handle: str, reason: str, days: int | None) -> Membe
             conn, ctx, "suspend", reason, subject=member, label=f"@{member.handle}{until}"
         )
         await moderation_log.record_in_caucuses(conn, ctx, "suspend", reason, member)
-    await ctx.access_changed(member.id)
+        await _access_changed(tx, member.id, "suspended")
     return member
 
 
@@ -477,7 +495,8 @@ async def unsuspend(ctx: Ctx, handle: str, reason: str) -> Member:
         raise Invalid(fields={"reason": "Give a reason: the log will show it."})
     if member.status != "suspended":
         raise Invalid(f"@{member.handle} is not suspended.")
-    async with in_transaction() as conn:
+    async with unit_of_work(ctx.services.publish) as tx:
+        conn = tx.conn
         member.status = "active"
         member.suspended_until = None
         await member.save(update_fields=["status", "suspended_until"], using_db=conn)
@@ -485,4 +504,5 @@ async def unsuspend(ctx: Ctx, handle: str, reason: str) -> Member:
             conn, ctx, "unsuspend", reason, subject=member, label=f"@{member.handle}"
         )
         await moderation_log.record_in_caucuses(conn, ctx, "unsuspend", reason, member)
+        await _access_changed(tx, member.id, "reinstated")
     return member

@@ -1,7 +1,8 @@
 """Caucuses: founded by any member, governed by their conveners, invisible to outsiders.
 
-Every change of seat is announced on the member's own topic so their open sockets re-check
-what they may read at once, and a member who leaves keeps no notification about the caucus.
+Every change of seat is an event on the member's own topic, written with the change, from which
+every process narrows that member's open sockets; a member who leaves keeps no notification
+about the caucus.
 """
 
 from __future__ import annotations
@@ -90,7 +91,6 @@ async def found(
             using_db=tx.conn,
         )
         await _announce(tx, ctx.actor.member_id, caucus.id, "joined")  # type: ignore[arg-type]
-    await ctx.access_changed(ctx.actor.member_id)  # type: ignore[arg-type]
     return caucus
 
 
@@ -151,7 +151,6 @@ async def request_join(ctx: Ctx, slug: str, note: str = "") -> None:
     except IntegrityError:
         # The same request sent twice at once: the second is refused like any repeat.
         raise Forbidden("You have already asked to join.") from None
-    await ctx.access_changed(ctx.actor.member_id)  # type: ignore[arg-type]
 
 
 async def _request(ctx: Ctx, caucus: Caucus, note: str) -> None:
@@ -163,6 +162,7 @@ async def _request(ctx: Ctx, caucus: Caucus, note: str) -> None:
             note=note.strip()[:500],
             using_db=tx.conn,
         )
+        await _announce(tx, ctx.actor.member_id, caucus.id, "requested")  # type: ignore[arg-type]
         conveners = await CaucusMembership.filter(
             caucus_id=caucus.id, role="convener", status="active"
         ).using_db(tx.conn)
@@ -274,7 +274,6 @@ async def _decide(
             await _announce(tx, member.id, caucus.id, "appointed")
         else:
             raise NotFound()
-    await ctx.access_changed(member.id)
     return member
 
 
@@ -305,7 +304,6 @@ async def leave(ctx: Ctx, slug: str) -> None:
     seat = await CaucusMembership.get(caucus_id=caucus.id, member_id=ctx.actor.member_id)
     async with unit_of_work(ctx.services.publish) as tx:
         await _remove_seat(tx, caucus, seat, ctx.actor.member_id)  # type: ignore[arg-type]
-    await ctx.access_changed(ctx.actor.member_id)  # type: ignore[arg-type]
 
 
 async def accept_invitation(ctx: Ctx, slug: str) -> None:
@@ -322,7 +320,6 @@ async def accept_invitation(ctx: Ctx, slug: str) -> None:
             Caucus.filter(id=caucus.id).using_db(tx.conn).update(member_count=F("member_count") + 1)
         )
         await _announce(tx, ctx.actor.member_id, caucus.id, "joined")  # type: ignore[arg-type]
-    await ctx.access_changed(ctx.actor.member_id)  # type: ignore[arg-type]
 
 
 async def step_down(ctx: Ctx, slug: str) -> None:
@@ -342,7 +339,6 @@ async def step_down(ctx: Ctx, slug: str) -> None:
             .update(role="member")
         )
         await _announce(tx, ctx.actor.member_id, caucus.id, "stepped_down")  # type: ignore[arg-type]
-    await ctx.access_changed(ctx.actor.member_id)  # type: ignore[arg-type]
 
 
 async def archive(ctx: Ctx, slug: str, reason: str) -> Caucus:
@@ -359,6 +355,9 @@ async def archive(ctx: Ctx, slug: str, reason: str) -> Caucus:
         caucus.archived_at = datetime.now(UTC)
         await caucus.save(update_fields=["archived_at"], using_db=tx.conn)
         await Channel.filter(caucus_id=caucus.id).using_db(tx.conn).update(archived=True)
+        seated = await CaucusMembership.filter(caucus_id=caucus.id).using_db(tx.conn)
+        for seat in seated:
+            await _announce(tx, seat.member_id, caucus.id, "archived")
         await moderation_log.record(
             tx.conn,
             ctx,

@@ -28,10 +28,9 @@ class Services:
     settings: Settings
     hasher: Hasher
     throttle: Throttle
+    # Tells every process about committed events. Access changes need no call of their own:
+    # they are events too (see forum.realtime.hub).
     publish: Publish = _drop
-    # Called with a member id when their access changes (suspension, logout, caucus seats),
-    # so open websockets re-check or close at once.
-    access_changed: Callable[[int], Awaitable[None]] | None = None
 
 
 @dataclass
@@ -50,7 +49,3 @@ class Ctx:
     @property
     def settings(self) -> Settings:
         return self.services.settings
-
-    async def access_changed(self, member_id: int) -> None:
-        if self.services.access_changed is not None:
-            await self.services.access_changed(member_id)

@@ -2,8 +2,10 @@
 
 tortoise builds a query with `select_related` anew on every call, and on a thread page that
 building cost more than the database. Here the SQL is written once per (query, dialect) and
-rows become models through tortoise's own `_init_from_db`, with fetched relations attached
-where tortoise keeps them, so templates and the policy see ordinary model objects.
+rows become models as tortoise's own queries build them (through `forum.seams`, the one module
+that touches tortoise's internals), so templates and the policy see ordinary model objects.
+When the seam no longer fits the installed tortoise, the root is fetched again through the
+ORM's public query API with the same relations: slower, identical.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from tortoise import connections
 from tortoise.models import Model
 
+from forum import seams
 from forum.db import for_dialect
 
 
@@ -44,7 +47,7 @@ class JoinedQuery:
             self._columns = [
                 (index, name)
                 for index, part in enumerate(self.parts)
-                for name in (sorted(part.model._meta.db_fields) if part.model else part.extra)
+                for name in (seams.db_columns(part.model) if part.model else part.extra)
             ]
             # Every column gets an alias of its own: several tables have an "id".
             select = ", ".join(
@@ -67,20 +70,31 @@ class JoinedQuery:
         grouped: list[dict[str, Any]] = [{} for _ in self.parts]
         for (index, name), value in zip(self._columns, values, strict=True):
             grouped[index][name] = value
-        built: dict[str, Any] = {}
         extras: dict[str, Any] = {}
-        root: Model | None = None
         for part, columns in zip(self.parts, grouped, strict=True):
             if part.model is None:
                 extras.update(columns)
+        if not seams.ORM_FAST:
+            return await self._plain(grouped[0].get("id")), extras
+        built: dict[str, Any] = {}
+        root: Model | None = None
+        for part, columns in zip(self.parts, grouped, strict=True):
+            if part.model is None:
                 continue
-            obj = part.model._init_from_db(**columns) if columns.get("id") is not None else None
+            obj = seams.from_db(part.model, columns) if columns.get("id") is not None else None
             if part.attach == "":
                 root = obj
             else:
                 owner_path, _, attr = part.attach.rpartition(".")
                 owner = built.get(owner_path) if owner_path else root
                 if owner is not None:
-                    object.__setattr__(owner, f"_{attr}", obj)
+                    seams.attach(owner, attr, obj)
             built[part.attach] = obj
         return root, extras
+
+    async def _plain(self, root_id: Any) -> Model | None:
+        """The root model by id through the ORM's public API, with the same relations."""
+        model = self.parts[0].model
+        assert model is not None
+        related = [p.attach.replace(".", "__") for p in self.parts[1:] if p.model and p.attach]
+        return await model.filter(pk=root_id).select_related(*related).first()

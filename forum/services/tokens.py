@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
+from tortoise.backends.base.client import BaseDBAsyncClient
+
 from forum import limits, policy
 from forum.errors import Forbidden, Invalid, NotFound
 from forum.models import ApiToken, Member
@@ -149,5 +151,9 @@ async def revoke(ctx: Ctx, token_id: int) -> None:
         raise NotFound()
 
 
-async def revoke_all(member_id: int) -> None:
-    await ApiToken.filter(member_id=member_id, revoked_at=None).update(revoked_at=now())
+async def revoke_all(member_id: int, conn: BaseDBAsyncClient | None = None) -> None:
+    await (
+        ApiToken.filter(member_id=member_id, revoked_at=None)
+        .using_db(conn)
+        .update(revoked_at=now())
+    )

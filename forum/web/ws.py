@@ -18,9 +18,10 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from forum.models import Session
 from forum.policy import Actor
-from forum.realtime.hub import Client, Hub
+from forum.realtime.hub import Client, Hub, LiveSessions, LoadActor
 from forum.services import accounts
 from forum.services.context import Ctx
+from forum.settings import Settings
 from forum.web.access import access
 from forum.web.middleware import SOCKET_SEND
 
@@ -45,14 +46,44 @@ def _error(code: str, message: str, topic: str | None = None) -> str:
     return json.dumps(body)
 
 
-async def load_actor_for(client: Client) -> Actor | None:
-    """Who a socket is now: None once its session has ended (logout, suspension, expiry)."""
-    if client.session_id is None:
-        return Actor.anonymous()
-    session = await Session.filter(id=client.session_id).select_related("member").first()
-    if session is None or session.member.status == "suspended":
-        return None
-    return await accounts.load_actor(session.member)
+def live_sessions_for(settings: Settings) -> LiveSessions:
+    """The hub's check of its sockets' sessions: which of these ids are still live (not ended,
+    not past their idle or absolute limit, their member not suspended), as `session_for`
+    decides for a request."""
+
+    async def live(ids: list[int]) -> set[int]:
+        moment = accounts.now()
+        rows = (
+            await Session.filter(id__in=ids)
+            .exclude(member__status="suspended")
+            .values_list("id", "created_at", "last_seen_at")
+        )
+        return {
+            int(session_id)
+            for session_id, created_at, last_seen_at in rows
+            if not accounts.session_expired(settings, created_at, last_seen_at, moment)
+        }
+
+    return live
+
+
+def actor_loader_for(settings: Settings) -> LoadActor:
+    async def load_actor_for(client: Client) -> Actor | None:
+        """Who a socket is now: None once its session has ended (logout, suspension, expiry)."""
+        if client.session_id is None:
+            return Actor.anonymous()
+        session = await Session.filter(id=client.session_id).select_related("member").first()
+        if (
+            session is None
+            or session.member.status == "suspended"
+            or accounts.session_expired(
+                settings, session.created_at, session.last_seen_at, accounts.now()
+            )
+        ):
+            return None
+        return await accounts.load_actor(session.member)
+
+    return load_actor_for
 
 
 @access("anyone")
@@ -96,13 +127,18 @@ async def live(ws: WebSocket) -> None:
 
 
 async def _open(ws: WebSocket, hub: Hub) -> Client | None:
-    """Check the Origin, accept, and register the socket with the hub. Only the actor and the
-    session id outlive this call: the request's session and member objects are not kept."""
+    """Check the Origin, accept, and register the socket with the hub (unless this member or
+    address has too many already). Only the actor and the session id outlive this call: the
+    request's session and member objects are not kept."""
     ctx: Ctx = ws.state.ctx
     if not _allowed_origin(ws, ctx.settings.base_url):
         await ws.close(code=1008)
         return None
     await ws.accept()
+    refused = hub.refusal(ctx.actor, ctx.address)
+    if refused is not None:
+        await ws.close(code=4029, reason=refused)
+        return None
     client = Client(
         actor=ctx.actor,
         # The server's own send when the middleware handed it over: frames skip Starlette's
@@ -110,11 +146,20 @@ async def _open(ws: WebSocket, hub: Hub) -> Client | None:
         send=ws.scope.get(SOCKET_SEND) or ws.send,
         close=ws.close,
         session_id=ctx.session.id if ctx.session else None,
+        address=ctx.address,
     )
     # The socket outlives the request that opened it: keep its actor, not its Session and
     # Member objects.
     ws.state.ctx = replace(ctx, session=None, member=None)
     hub.add(client)
+    # Who the socket is, read again now that the hub has it: an access change committed since
+    # the request loaded its actor was applied before this socket was there to narrow.
+    actor = await hub.load_actor(client)
+    if actor is None:
+        hub.remove(client)
+        await client.close(4001, "session ended")
+        return None
+    await hub.set_actor(client, actor)
     return client
 
 
