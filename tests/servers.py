@@ -69,6 +69,8 @@ class AppProcess:
         self.env = env
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
+        # The demo statement's thread ("/t/ID"), for browser tests (ids are random).
+        self.thread = ""
 
     @property
     def url(self) -> str:

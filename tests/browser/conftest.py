@@ -10,6 +10,7 @@ Reuse from other browser tests:
 - `await new_page(browser)`: another page in its own context (a second member at once).
 - `await sign_in(page, server, handle, password=DEMO_PASSWORD)` and `await sign_out(page)`.
 - `await assert_accessible(page, name)`: axe-core; fails on serious or critical violations.
+- `statement_thread(server) -> "/t/ID"`: the demo statement's thread (thread ids are random).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, async_playwright, expect
@@ -122,6 +124,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 @pytest.fixture
 def live_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[AppProcess]:
     server = start_server(tmp_path)
+    server.thread = statement_thread(server)
     try:
         yield server
     finally:
@@ -196,3 +199,12 @@ async def assert_accessible(page: Page, name: str) -> None:
                 lines.append(f"    {', '.join(map(str, node['target']))}: {node['html'][:200]}")
                 lines.append(f"      {node.get('failureSummary', '').strip()}")
         pytest.fail("\n".join(lines), pytrace=False)
+
+
+def statement_thread(server: AppProcess) -> str:
+    """The path of the demo statement's thread, read off the public Statements channel: thread
+    ids are random, so no test may assume one."""
+    answer = httpx.get(f"{server.url}/api/v1/channels/statements/threads", timeout=10)
+    answer.raise_for_status()
+    [thread] = [t for t in answer.json()["threads"] if t["title"].startswith("On the dissolution")]
+    return f"/t/{thread['id']}"

@@ -23,18 +23,18 @@ async def test_reply_collapse_and_the_unread_divider(
 ) -> None:
     amara = await new_page(browser)
     await sign_in(amara, server, "amara")
-    await amara.goto(f"{server.url}/t/1")
+    await amara.goto(f"{server.url}{server.thread}")
     await expect(amara.get_by_role("heading", level=1)).to_have_text(
         "On the dissolution of the ISO"
     )
     bo = await new_page(browser)
     await sign_in(bo, server, "bo")
-    await bo.goto(f"{server.url}/t/1")
+    await bo.goto(f"{server.url}{server.thread}")
     await bo.get_by_label("Your reply").fill("A reply **amara** has not read yet.")
     await bo.get_by_role("button", name="Post reply").click()
     await expect(bo.locator("li.post", has_text="has not read yet")).to_be_visible()
 
-    await amara.goto(f"{server.url}/t/1")
+    await amara.goto(f"{server.url}{server.thread}")
     divider = amara.get_by_text("New since your last visit")
     await expect(divider).to_be_visible()
     new_post = amara.locator("li.post.is-new", has_text="has not read yet")
@@ -59,7 +59,7 @@ async def test_facilitator_hides_a_post_and_the_author_sees_why(
 ) -> None:
     bo = await new_page(browser)
     await sign_in(bo, server, "bo")
-    await bo.goto(f"{server.url}/t/1")
+    await bo.goto(f"{server.url}{server.thread}")
     await bo.get_by_label("Your reply").fill("Everyone who disagrees is an idiot.")
     await bo.get_by_role("button", name="Post reply").click()
     post = bo.locator("li.post", has_text="is an idiot").first
@@ -68,7 +68,7 @@ async def test_facilitator_hides_a_post_and_the_author_sees_why(
 
     fran = await new_page(browser)
     await sign_in(fran, server, "fran")
-    await fran.goto(f"{server.url}/t/1#p{post_id}")
+    await fran.goto(f"{server.url}{server.thread}#p{post_id}")
     await fran.locator(f"#p{post_id}").get_by_role("link", name="Moderate").click()
     await fran.get_by_label("Reason").fill("name-calling breaks the guidelines")
     await fran.get_by_role("button", name="Hide the post").click()
@@ -76,7 +76,7 @@ async def test_facilitator_hides_a_post_and_the_author_sees_why(
         "Hidden by a facilitator: name-calling breaks the guidelines"
     )
 
-    await bo.goto(f"{server.url}/t/1")
+    await bo.goto(f"{server.url}{server.thread}")
     mine = bo.locator(f"#p{post_id}")
     await expect(mine).to_contain_text(
         "Hidden by a facilitator: name-calling breaks the guidelines"
@@ -93,7 +93,7 @@ async def test_facilitator_hides_a_post_and_the_author_sees_why(
 
     amara = await new_page(browser)
     await sign_in(amara, server, "amara")
-    await amara.goto(f"{server.url}/t/1")
+    await amara.goto(f"{server.url}{server.thread}")
     theirs = amara.locator(f"#p{post_id}")
     await expect(theirs).to_contain_text("Hidden by a facilitator")
     await expect(theirs).not_to_contain_text("is an idiot")

@@ -32,8 +32,8 @@ async def member_page(browser: Browser, server: AppProcess, handle: str) -> Page
     return page
 
 
-async def open_thread(page: Page, server: AppProcess, path: str = "/t/1") -> None:
-    await page.goto(server.url + path)
+async def open_thread(page: Page, server: AppProcess, path: str | None = None) -> None:
+    await page.goto(server.url + (path or server.thread))
     await page.wait_for_function(CONNECTED)
 
 
@@ -44,14 +44,14 @@ async def post_id(post: Locator) -> int:
 
 
 async def reply_from_page(page: Page, server: AppProcess, to: int, text: str) -> None:
-    await page.goto(f"{server.url}/t/1/reply?to={to}")
+    await page.goto(f"{server.url}{server.thread}/reply?to={to}")
     await page.get_by_label("Your reply").fill(text)
     await page.get_by_role("button", name="Post reply").click()
     await expect(page.get_by_text(text)).to_be_visible()
 
 
 async def reply_in_thread_box(page: Page, server: AppProcess, text: str) -> None:
-    await page.goto(f"{server.url}/t/1")
+    await page.goto(f"{server.url}{server.thread}")
     await page.locator("#body").fill(text)
     await page.get_by_role("button", name="Post reply").click()
     await expect(page.get_by_text(text)).to_be_visible()
@@ -81,7 +81,7 @@ async def test_reply_appears_live_and_a_dropped_socket_catches_up(
     )
     new_id = await post_id(live)
     await expect(live.get_by_role("link", name="Reply", exact=True)).to_have_attribute(
-        "href", f"/t/1/reply?to={new_id}"
+        "href", f"{server.thread}/reply?to={new_id}"
     )
     await expect(live.get_by_role("link", name="Edit")).to_have_count(0)  # bo's, not amara's
     await expect(badge).to_be_visible()
@@ -145,7 +145,7 @@ async def test_draft_survives_a_reload_and_goes_once_posted(
     server: AppProcess, browser: Browser
 ) -> None:
     bo = await member_page(browser, server, "bo")
-    await bo.goto(server.url + "/t/1")
+    await bo.goto(server.url + server.thread)
     box = bo.locator("#body")
     await box.fill("A draft I do not want to lose.")
     await bo.wait_for_timeout(500)  # the save is debounced
@@ -155,7 +155,7 @@ async def test_draft_survives_a_reload_and_goes_once_posted(
 
     await bo.get_by_role("button", name="Post reply").click()
     await expect(bo.get_by_text("A draft I do not want to lose.")).to_be_visible()
-    await bo.goto(server.url + "/t/1")
+    await bo.goto(server.url + server.thread)
     await expect(bo.locator("#body")).to_have_value("")
     await expect(bo.get_by_text("Your unsent draft was restored")).to_have_count(0)
     assert await bo.evaluate("localStorage.getItem('draft:thread-1')") is None
