@@ -157,3 +157,37 @@ async def test_edits_are_throttled_like_posts(app: Starlette) -> None:
     )
     error_of(api, 429, "rate_limited")
     assert (await Post.get(id=opening.id)).body == "draft 3"
+
+
+async def test_one_members_slow_texts_do_not_stop_everyone_elses_posts(
+    settings: Settings,
+) -> None:
+    """Found in review: the render pool is shared by everyone, and a post waiting behind others
+    counts that wait against its own time limit. One member sending the texts their throttles
+    allow (four posts and four edits in their first days) all at once filled both workers, and
+    an ordinary reply from someone else was refused as "too long to format"."""
+    async with running(settings.with_(render_timeout_seconds=0.5)) as app:
+        await channels.create_channel(None, "General", "general")
+        mallory = await signed_in(app, "mallory")
+        bob = await signed_in(app, "bob")
+        tid = await start_thread(bob)  # starts the workers
+        opening = await Post.get(thread_id=tid, path="0000")
+        mine = await start_thread(mallory)
+        own = await Post.get(thread_id=mine, path="0000")
+        token = await page_csrf(mallory)
+        attempts = [
+            mallory.post(f"/t/{tid}/posts", data={"body": f"{TOO_SLOW[:-4]}{n}", "csrf": token})
+            for n in range(3)
+        ] + [
+            mallory.post(f"/p/{own.id}/edit", data={"body": f"{TOO_SLOW[:-4]}e{n}", "csrf": token})
+            for n in range(4)
+        ]
+        flood = asyncio.gather(*attempts)
+        await asyncio.sleep(0.3)  # every slow text has reached the renderer by now
+        reply = await post_form(bob, f"/t/{tid}/posts", {"body": "An ordinary reply"})
+        answers = await flood
+        assert reply.status_code == 303, reply.text[:300]
+        assert await Post.filter(thread_id=tid, body="An ordinary reply").exists()
+        # The texts are refused: too slow to format, or waiting on the member's own text.
+        assert {a.status_code for a in answers} <= {422, 429}
+        assert (await Post.get(id=opening.id)).body == "Opening words"

@@ -20,6 +20,7 @@ from forum.realtime.events import Tx, unit_of_work
 from forum.rendering import RENDERER_VERSION, RenderedPost
 from forum.services import access, notifications, search_index, threads
 from forum.services.context import Ctx
+from forum.settings import Settings
 
 MAX_BODY = limits.MAX_BODY
 MAX_TITLE = limits.MAX_TITLE
@@ -30,6 +31,11 @@ TOO_SLOW_TO_RENDER = (
 )
 DUPLICATE_WINDOW = timedelta(minutes=2)
 NEW_MEMBER_DAYS = 3
+# The members whose text this process is formatting now. One text at a time per member: the
+# render workers are shared by everyone, and a post waiting behind others spends its own time
+# limit waiting, so one member's burst of slow texts would otherwise fill every worker and get
+# other members' ordinary posts refused as too slow.
+_formatting: set[int] = set()
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
@@ -92,6 +98,24 @@ async def _render(
     the rare case that one of them is not an active member, it renders again with those who are.
     """
     settings = ctx.settings
+    member_id = ctx.actor.member_id
+    if member_id is not None and member_id in _formatting:
+        raise RateLimited(
+            int(settings.render_timeout_seconds) + 1,
+            "Your previous text is still being formatted. Your text is kept: try again in a "
+            "moment.",
+        )
+    if member_id is not None:
+        _formatting.add(member_id)
+    try:
+        return await _render_now(settings, body, previous)
+    finally:
+        _formatting.discard(member_id)
+
+
+async def _render_now(
+    settings: Settings, body: str, previous: str | None
+) -> tuple[RenderedPost, dict[str, Member]]:
     try:
         rendered = await renderer.render(
             body,
