@@ -298,3 +298,25 @@ async def test_last_used_is_written_at_most_once_a_minute(app: Starlette) -> Non
         await ApiToken.filter(label="poller").update(last_used_at=recently - timedelta(minutes=1))
         assert (await poller.get(f"{API}/me")).status_code == 200
         assert (await ApiToken.get(label="poller")).last_used_at > recently
+
+
+async def test_a_suspension_revokes_tokens_as_it_ends_sessions(app: Starlette) -> None:
+    """Found in review: a suspension ended the member's sessions but only paused their tokens,
+    which worked again the moment the member was reinstated (a token made by whoever had taken
+    over the account, the reason for the suspension, came back with it)."""
+    lee = await signed_in(app, "lee")
+    admin = await signed_in(app, "ada", "admin")
+    secret = await new_token_on_page(lee, "sync script", scope_write="1")
+    async with bearer(app, secret) as script:
+        assert (await script.get(f"{API}/me")).status_code == 200
+        suspended = await post_form(
+            admin, "/admin/members/lee/suspend", {"reason": "Account taken over", "days": ""}
+        )
+        assert suspended.status_code == 303, suspended.text
+        assert error_code(await script.get(f"{API}/me"), 401) == "unauthenticated"
+        reinstated = await post_form(
+            admin, "/admin/members/lee/unsuspend", {"reason": "Password reset by the member"}
+        )
+        assert reinstated.status_code == 303, reinstated.text
+        assert error_code(await script.get(f"{API}/me"), 401) == "unauthenticated"
+    assert not await ApiToken.filter(member__handle_key="lee", revoked_at=None).exists()

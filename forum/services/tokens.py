@@ -1,8 +1,8 @@
 """Personal API tokens: issued, listed and revoked by their member, expiring, and held to
 their scopes (`read`, `write`, `admin`; see forum.web.middleware for where scopes are enforced).
 
-A token is a sign-in: "sign out everywhere" and a password change revoke every token of the
-member (accounts.end_all_sessions)."""
+A token is a sign-in: "sign out everywhere", a password change (accounts.end_all_sessions) and
+a suspension (accounts.suspend) revoke every token of the member."""
 
 from __future__ import annotations
 
