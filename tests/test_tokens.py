@@ -320,3 +320,23 @@ async def test_a_suspension_revokes_tokens_as_it_ends_sessions(app: Starlette) -
         assert reinstated.status_code == 303, reinstated.text
         assert error_code(await script.get(f"{API}/me"), 401) == "unauthenticated"
     assert not await ApiToken.filter(member__handle_key="lee", revoked_at=None).exists()
+
+
+async def test_a_token_cannot_mint_one_that_outlives_it(app: Starlette) -> None:
+    """Found in review: a token may create tokens within its scopes, but nothing bounded their
+    expiry, so a one-day token (say, lent to a script that leaked) made a token that never
+    expires: the expiry bounded nothing."""
+    mo = await make_member("mo")
+    brief = await tokens.create_api_token(mo, "one day", scopes=["write"], expires_days=1)
+    async with bearer(app, brief) as script:
+        forever = await script.post(f"{API}/tokens", json={"name": "forever"})
+        assert error_code(forever, 400) == "invalid"
+        assert "expires_days" in forever.json()["error"]["fields"]
+        longer = await script.post(f"{API}/tokens", json={"name": "month", "expires_days": 30})
+        assert error_code(longer, 400) == "invalid"
+        same = await script.post(f"{API}/tokens", json={"name": "day", "expires_days": 1})
+        assert same.status_code == 201, same.text
+    made = await ApiToken.filter(member_id=mo.id).order_by("id")
+    assert [t.label for t in made] == ["one day", "day"]
+    assert made[1].expires_at is not None and made[0].expires_at is not None
+    assert made[1].expires_at <= made[0].expires_at
