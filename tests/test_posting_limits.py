@@ -157,3 +157,105 @@ async def test_edits_are_throttled_like_posts(app: Starlette) -> None:
     )
     error_of(api, 429, "rate_limited")
     assert (await Post.get(id=opening.id)).body == "draft 3"
+
+
+async def test_one_members_slow_texts_do_not_stop_everyone_elses_posts(
+    settings: Settings,
+) -> None:
+    """Found in review: the render pool is shared by everyone, and a post waiting behind others
+    counts that wait against its own time limit. One member sending the texts their throttles
+    allow (four posts and four edits in their first days) all at once filled both workers, and
+    an ordinary reply from someone else was refused as "too long to format"."""
+    async with running(settings.with_(render_timeout_seconds=0.5)) as app:
+        await channels.create_channel(None, "General", "general")
+        mallory = await signed_in(app, "mallory")
+        bob = await signed_in(app, "bob")
+        tid = await start_thread(bob)  # starts the workers
+        opening = await Post.get(thread_id=tid, path="0000")
+        mine = await start_thread(mallory)
+        own = await Post.get(thread_id=mine, path="0000")
+        token = await page_csrf(mallory)
+        attempts = [
+            mallory.post(f"/t/{tid}/posts", data={"body": f"{TOO_SLOW[:-4]}{n}", "csrf": token})
+            for n in range(3)
+        ] + [
+            mallory.post(f"/p/{own.id}/edit", data={"body": f"{TOO_SLOW[:-4]}e{n}", "csrf": token})
+            for n in range(4)
+        ]
+        flood = asyncio.gather(*attempts)
+        await asyncio.sleep(0.3)  # every slow text has reached the renderer by now
+        reply = await post_form(bob, f"/t/{tid}/posts", {"body": "An ordinary reply"})
+        answers = await flood
+        assert reply.status_code == 303, reply.text[:300]
+        assert await Post.filter(thread_id=tid, body="An ordinary reply").exists()
+        # The texts are refused: too slow to format, or waiting on the member's own text.
+        assert {a.status_code for a in answers} <= {422, 429}
+        assert (await Post.get(id=opening.id)).body == "Opening words"
+
+
+# Seconds of markdown-it's work (about five on this machine), well inside a generous time
+# limit: long enough for another request to commit while it renders.
+SLOW_BUT_FINE = "[" * 49_000
+
+
+async def test_a_seat_lost_while_the_text_renders_stops_the_post(settings: Settings) -> None:
+    """Found in review: the rules were asked before rendering and not again, and rendering now
+    takes as long as the text makes it (seconds). A member removed from a caucus while their
+    long reply rendered still had it posted in the caucus."""
+    from tests.test_caucuses import found
+
+    async with running(settings.with_(render_timeout_seconds=20.0)) as app:
+        amara = await signed_in(app, "amara")
+        mallory = await signed_in(app, "mallory")
+        slug = await found(amara, "Tenants", listed=False, join_policy="invite")
+        assert (
+            await post_form(amara, f"/caucuses/{slug}/invite", {"handle": "mallory"})
+        ).status_code == 303
+        assert (await post_form(mallory, f"/caucuses/{slug}/accept", {})).status_code == 303
+        made = await post_form(
+            amara,
+            f"/c/{slug}-talk/threads",
+            {"title": "Plans", "body": "Our plans"},
+            page=f"/c/{slug}-talk/new",
+        )
+        tid = int(made.headers["location"].rsplit("/", 1)[1])
+        token = await page_csrf(mallory)
+        reply = asyncio.ensure_future(
+            mallory.post(f"/t/{tid}/posts", data={"body": SLOW_BUT_FINE, "csrf": token})
+        )
+        await asyncio.sleep(0.4)  # the reply was allowed and is rendering now
+        assert not reply.done()
+        removed = await post_form(amara, f"/caucuses/{slug}/members/mallory/remove", {})
+        assert removed.status_code == 303
+        answer = await reply
+        assert answer.status_code == 404
+        assert await Post.filter(thread_id=tid).count() == 1
+
+
+async def test_a_post_hidden_while_its_edit_renders_keeps_its_text_out_of_search(
+    settings: Settings,
+) -> None:
+    """Found in review: an edit allowed before rendering was written after it even when a
+    facilitator hid the post meanwhile, and writing it put the new text of the hidden post back
+    in the search index, where every member found it."""
+    async with running(settings.with_(render_timeout_seconds=20.0)) as app:
+        await channels.create_channel(None, "General", "general")
+        mallory = await signed_in(app, "mallory")
+        fran = await signed_in(app, "fran", "facilitator")
+        reader = await signed_in(app, "bob")
+        tid = await start_thread(mallory)
+        opening = await Post.get(thread_id=tid, path="0000")
+        token = await page_csrf(mallory)
+        text = "zanzibar " + SLOW_BUT_FINE[: 50_000 - len("zanzibar ")]
+        edit = asyncio.ensure_future(
+            mallory.post(f"/p/{opening.id}/edit", data={"body": text, "csrf": token})
+        )
+        await asyncio.sleep(0.4)  # the edit was allowed and is rendering now
+        assert not edit.done()
+        hidden = await post_form(fran, f"/p/{opening.id}/hide", {"reason": "Off topic"})
+        assert hidden.status_code == 303
+        answer = await edit
+        assert answer.status_code == 403
+        assert (await Post.get(id=opening.id)).body == "Opening words"
+        found = await reader.get("/search?q=zanzibar")
+        assert f"/p/{opening.id}" not in found.text and "Nothing found" in found.text

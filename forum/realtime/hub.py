@@ -2,10 +2,10 @@
 
 One broker subscription per process feeds `Hub.dispatch`. Each event's HTML is rendered once
 per process, and its frame is built once per kind of viewer (the policy's per-post view model
-says which controls each kind gets, sent as data), not once per socket. A frame goes out at once, in the
-fan-out loop itself, while its socket is idle; only while a send is in flight (the socket's
-transport is paused because its reader is slow) do frames wait in that socket's bounded
-backlog, drained by a task that exists only then. A socket too slow to drain is closed (its
+says which controls each kind gets, sent as data), not once per socket. A frame goes out at
+once, in the fan-out loop itself, while its socket is idle; only while a send is in flight
+(the socket's transport is paused because its reader is slow) do frames wait in that socket's
+bounded backlog, drained by a task that exists only then. A socket too slow to drain is closed (its
 client reconnects and catches up from the Event table). Sequence numbers are tracked per socket
 and topic: duplicates are dropped and gaps are filled from the table before delivery, so
 neither a lost broker message nor a reconnect loses anything. One timer pings every socket of

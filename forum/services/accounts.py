@@ -450,8 +450,8 @@ async def list_invites(ctx: Ctx) -> list[Invite]:
 
 
 async def suspend(ctx: Ctx, handle: str, reason: str, days: int | None) -> Member:
-    """Suspend a member site-wide, for `days` or indefinitely: their sessions and sockets end at
-    once, and the act goes to the moderation log with its reason."""
+    """Suspend a member site-wide, for `days` or indefinitely: their sessions, API tokens and
+    sockets end at once, and the act goes to the moderation log with its reason."""
     from forum.services import moderation_log
 
     policy.require(ctx.actor, Action.SUSPEND)
@@ -474,7 +474,10 @@ async def suspend(ctx: Ctx, handle: str, reason: str, days: int | None) -> Membe
         await member.save(
             update_fields=["status", "suspension_reason", "suspended_until"], using_db=conn
         )
+        # A token is a sign-in too: it ends with the sessions, and reinstatement does not
+        # bring it back (the suspension may be for a taken-over account).
         await Session.filter(member_id=member.id).using_db(conn).delete()
+        await tokens.revoke_all(member.id, conn)
         until = f" for {days} day{'s' if days != 1 else ''}" if days else " indefinitely"
         await moderation_log.record(
             conn, ctx, "suspend", reason, subject=member, label=f"@{member.handle}{until}"

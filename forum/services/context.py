@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from forum.policy import Actor
@@ -43,6 +44,8 @@ class Ctx:
     via_token: bool = False
     # The scopes of the API token this request came with (empty for sessions and anonymous).
     token_scopes: frozenset[str] = frozenset()
+    # When that token expires (None: never, or not a token).
+    token_expires_at: datetime | None = None
     # The double-submit CSRF value for visitors without a session (sign-in and sign-up forms).
     anon_csrf: str = ""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,8 +19,9 @@ from forum.models.threads import MAX_DEPTH, PATH_SEGMENT
 from forum.policy import Action
 from forum.realtime.events import Tx, unit_of_work
 from forum.rendering import RENDERER_VERSION, RenderedPost
-from forum.services import access, notifications, search_index, threads
+from forum.services import access, accounts, notifications, search_index, threads
 from forum.services.context import Ctx
+from forum.settings import Settings
 
 MAX_BODY = limits.MAX_BODY
 MAX_TITLE = limits.MAX_TITLE
@@ -30,6 +32,11 @@ TOO_SLOW_TO_RENDER = (
 )
 DUPLICATE_WINDOW = timedelta(minutes=2)
 NEW_MEMBER_DAYS = 3
+# The members whose text this process is formatting now. One text at a time per member: the
+# render workers are shared by everyone, and a post waiting behind others spends its own time
+# limit waiting, so one member's burst of slow texts would otherwise fill every worker and get
+# other members' ordinary posts refused as too slow.
+_formatting: set[int] = set()
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
@@ -92,6 +99,24 @@ async def _render(
     the rare case that one of them is not an active member, it renders again with those who are.
     """
     settings = ctx.settings
+    member_id = ctx.actor.member_id
+    if member_id is not None and member_id in _formatting:
+        raise RateLimited(
+            int(settings.render_timeout_seconds) + 1,
+            "Your previous text is still being formatted. Your text is kept: try again in a "
+            "moment.",
+        )
+    if member_id is not None:
+        _formatting.add(member_id)
+    try:
+        return await _render_now(settings, body, previous)
+    finally:
+        _formatting.discard(member_id)
+
+
+async def _render_now(
+    settings: Settings, body: str, previous: str | None
+) -> tuple[RenderedPost, dict[str, Member]]:
     try:
         rendered = await renderer.render(
             body,
@@ -111,6 +136,19 @@ async def _render(
     except renderer.RenderFailed:
         raise Unprocessable(fields={"body": TOO_SLOW_TO_RENDER}) from None
     return rendered, mentioned
+
+
+async def _as_now(ctx: Ctx) -> Ctx:
+    """The request's context with its actor read again from the database.
+
+    Rendering happens before the write and may take seconds (as long as the text makes it), so
+    the rules are asked again after it, of the author as they are now: a seat lost, a
+    suspension, a lock, a hide or a delete that committed meanwhile is respected."""
+    member = await Member.get_or_none(id=ctx.actor.member_id) if ctx.actor.member_id else None
+    actor = await accounts.load_actor(member)
+    if ctx.via_token:
+        actor = policy.members.token_actor(actor, ctx.token_scopes)
+    return dataclasses.replace(ctx, actor=actor)
 
 
 def _member_rate(ctx: Ctx) -> str:
@@ -320,6 +358,9 @@ async def start_thread(
         message="You are posting very fast. Your text is kept.",
     )
     rendered, mentioned = await _render(ctx, body)
+    ctx = await _as_now(ctx)
+    channel = await access.channel_by_slug(ctx, channel_slug)
+    policy.require(ctx.actor, Action.START_THREAD, channel)
     async with unit_of_work(ctx.services.publish) as tx:
         thread = await Thread.create(
             channel_id=channel.id, title=title, author_id=ctx.actor.member_id, using_db=tx.conn
@@ -363,6 +404,9 @@ async def reply(
         versions = await Statement.filter(id=thread.statement_id).values_list("version", flat=True)
         statement_version = int(versions[0]) if versions else None  # type: ignore[call-overload]
     rendered, mentioned = await _render(ctx, body)
+    ctx = await _as_now(ctx)
+    thread = await access.thread_for(ctx, thread_id)
+    policy.require(ctx.actor, Action.REPLY, thread)
     try:
         async with unit_of_work(ctx.services.publish) as tx:
             post = await _insert_post(
@@ -394,6 +438,10 @@ async def edit(ctx: Ctx, post_id: int, body: str) -> Post:
         message="You are editing very fast. Your text is kept: try again in a moment.",
     )
     rendered, mentioned = await _render(ctx, body, previous=post.body)
+    ctx = await _as_now(ctx)
+    fetched = await access.post_for(ctx, post_id)
+    policy.require(ctx.actor, Action.EDIT, fetched)
+    post, thread = fetched, fetched.thread
     before = set(rendered.previous_mentions)
     fresh = {h: m for h, m in mentioned.items() if h not in before}
     async with unit_of_work(ctx.services.publish) as tx:

@@ -1,11 +1,12 @@
 """Personal API tokens: issued, listed and revoked by their member, expiring, and held to
 their scopes (`read`, `write`, `admin`; see forum.web.middleware for where scopes are enforced).
 
-A token is a sign-in: "sign out everywhere" and a password change revoke every token of the
-member (accounts.end_all_sessions)."""
+A token is a sign-in: "sign out everywhere", a password change (accounts.end_all_sessions) and
+a suspension (accounts.suspend) revoke every token of the member."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
@@ -129,7 +130,23 @@ async def issue(
     wanted = clean_scopes(scopes).split()
     if ctx.via_token and not set(wanted) <= ctx.token_scopes:
         raise Forbidden("A token can only create tokens with scopes it holds itself.")
-    return await _new_token_row(ctx.member.id, name, wanted, expires_days)
+    ends = ctx.token_expires_at if ctx.via_token else None
+    if ends is not None:
+        # A token that expires makes only tokens that expire with it or sooner, or its expiry
+        # would bound nothing.
+        left = max(1, math.ceil((ends - now()).total_seconds() / 86400))
+        if expires_days is None or expires_days > left:
+            raise Invalid(
+                fields={
+                    "expires_days": f"This token expires in {left} day{'s' if left != 1 else ''}: "
+                    "the tokens it makes expire no later."
+                }
+            )
+    token, row = await _new_token_row(ctx.member.id, name, wanted, expires_days)
+    if ends is not None and row.expires_at is not None and row.expires_at > ends:
+        row.expires_at = ends
+        await ApiToken.filter(id=row.id).update(expires_at=ends)
+    return token, row
 
 
 async def list_mine(ctx: Ctx) -> list[ApiToken]:

@@ -234,6 +234,7 @@ class ForumMiddleware:
         ctx.member = row.member
         ctx.via_token = True
         ctx.token_scopes = scopes
+        ctx.token_expires_at = row.expires_at
         ctx.actor = tokens.token_actor(await accounts.load_actor(row.member), scopes)
         return None
 
