@@ -4,10 +4,13 @@ and the PostgreSQL / Redis services (skipped loudly on a laptop, required in CI)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shutil
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -53,7 +56,6 @@ def service_missing(name: str, why: str) -> None:
 def fresh_page_cache() -> None:
     """Each test has its own database, so cached thread pages of another test mean nothing."""
     post_rows.forget()
-
 
 
 @pytest.fixture(scope="session")
@@ -147,30 +149,73 @@ async def post_form(
 # ---- services ---------------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def postgres_url() -> AsyncIterator[str]:
-    """A fresh PostgreSQL database of this test's own, dropped afterwards."""
+def _admin_dsn() -> str:
+    return POSTGRES_URL.replace("postgres://", "postgresql://", 1)
+
+
+async def create_postgres_database(template: str | None = None) -> str:
+    """A new PostgreSQL database with a name of its own (a copy of `template`, a database URL,
+    when given); its URL. Skips loudly, or fails in CI, when PostgreSQL is not reachable."""
     import asyncpg
 
     name = f"forum_test_{uuid.uuid4().hex[:12]}"
-    admin_dsn = POSTGRES_URL.replace("postgres://", "postgresql://", 1)
     try:
-        conn = await asyncpg.connect(admin_dsn, timeout=5)
+        conn = await asyncpg.connect(_admin_dsn(), timeout=5)
     except (OSError, asyncpg.PostgresError) as exc:
         service_missing("POSTGRESQL", str(exc))
+    copy = f' TEMPLATE "{template.rsplit("/", 1)[1]}"' if template else ""
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.execute(f'CREATE DATABASE "{name}"{copy}')
     finally:
         await conn.close()
-    base = POSTGRES_URL.rsplit("/", 1)[0]
+    return f"{POSTGRES_URL.rsplit('/', 1)[0]}/{name}"
+
+
+async def drop_postgres_database(url: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(_admin_dsn(), timeout=5)
     try:
-        yield f"{base}/{name}"
+        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
     finally:
-        conn = await asyncpg.connect(admin_dsn, timeout=5)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+        await conn.close()
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """A fresh, empty PostgreSQL database of this test's own, dropped afterwards."""
+    url = await create_postgres_database()
+    try:
+        yield url
+    finally:
+        await drop_postgres_database(url)
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """One migrated PostgreSQL database per session, for `postgres_copy` to copy (migrating
+    takes seconds; CREATE DATABASE ... TEMPLATE a tenth of one). It is migrated in a process of
+    its own: tortoise's connections are process-wide, and this fixture may be set up while
+    another test's app is still open."""
+    url = asyncio.run(create_postgres_database())
+    try:
+        migrate = "import asyncio, sys; from forum.db import apply_migrations as m; "
+        migrate += "asyncio.run(m(sys.argv[1]))"
+        subprocess.run([sys.executable, "-c", migrate, url], check=True, timeout=300)
+        yield url
+    finally:
+        asyncio.run(drop_postgres_database(url))
+
+
+@contextlib.contextmanager
+def postgres_copy(template: str) -> Iterator[str]:
+    """A migrated PostgreSQL database of its own (a copy of the template), dropped afterwards.
+    Synchronous, so that fixtures of any scope can use it before their event loop runs."""
+    url = asyncio.run(create_postgres_database(template))
+    try:
+        yield url
+    finally:
+        asyncio.run(drop_postgres_database(url))
 
 
 @pytest.fixture

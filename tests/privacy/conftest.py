@@ -18,9 +18,10 @@ in test_matrix.py `CHECKS`. `test_matrix_is_complete` fails until every cell is 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ from forum.models.members import TOKEN_SCOPES
 from forum.services import accounts, caucuses, channels, moderation, posting
 from forum.services.context import Ctx
 from forum.settings import Settings
-from tests.conftest import BASE, make_member
+from tests.conftest import BASE, make_member, postgres_copy
 
 # ---- the matrix -------------------------------------------------------------------------------
 
@@ -581,15 +582,47 @@ async def viewer_for(world: World, handle: str) -> Viewer:
     )
 
 
+# Every test of the privacy suite runs on both backends: the hand-written SQL (page rows, search,
+# the event table) differs between them, and a leak on either is a leak. A test's id names its
+# backend: test_cell[sqlite-...], test_cell[postgres-...].
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@contextlib.contextmanager
+def migrated_database(request: pytest.FixtureRequest, directory: Path) -> Iterator[str]:
+    """A migrated database of its own on the backend `request.param`, removed afterwards."""
+    if request.param == "sqlite":
+        path = directory / "forum.sqlite3"
+        shutil.copy(request.getfixturevalue("template_db"), path)
+        yield f"sqlite://{path}"
+    else:
+        with postgres_copy(request.getfixturevalue("postgres_template")) as url:
+            yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The per-test database of tests/conftest.py, on each backend in turn."""
+    with migrated_database(request, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def world_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """One database per module and backend (a fresh one per test would cost a CREATE DATABASE
+    for each of the matrix's cells)."""
+    with migrated_database(request, tmp_path_factory.mktemp("privacy")) as url:
+        yield url
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def world(
-    tmp_path_factory: pytest.TempPathFactory, template_db: Path
-) -> AsyncIterator[World]:
-    """One seeded world per test module (its tests share the module's event loop)."""
-    path = tmp_path_factory.mktemp("privacy") / "forum.sqlite3"
-    shutil.copy(template_db, path)
+async def world(world_database_url: str) -> AsyncIterator[World]:
+    """One seeded world per test module and backend (its tests share the module's event
+    loop)."""
     settings = Settings(
-        database_url=f"sqlite://{path}",
+        database_url=world_database_url,
         base_url=BASE,
         secret_key="privacy",
         signup="invite",

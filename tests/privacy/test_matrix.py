@@ -1,5 +1,5 @@
 """Every cell of the caucus privacy matrix (declared in conftest.py), asserted against one seeded
-world per module: `{role}-{resource}-{surface}`.
+world per module and backend: `{backend}-{role}-{resource}-{surface}`, backend sqlite or postgres.
 
 allow: the viewer gets the thing (status 200 and its canary word).
 deny: a page or JSON answer identical (status and body) to the one for a missing id or slug, or
