@@ -61,9 +61,9 @@ def validate_handle(handle: str) -> str | None:
 
 def validate_password(password: str) -> str | None:
     if len(password) < MIN_PASSWORD:
-        return f"Use at least {MIN_PASSWORD} characters."
+        return f"Use at least {MIN_PASSWORD:,} characters."
     if len(password) > MAX_PASSWORD:
-        return f"Use at most {MAX_PASSWORD} characters."
+        return f"Use at most {MAX_PASSWORD:,} characters."
     return None
 
 
