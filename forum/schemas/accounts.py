@@ -50,7 +50,6 @@ class SignUp(Input):
     display_name: DisplayName = ""
     password: Password
     invite: Annotated[str, Field(max_length=limits.MAX_INVITE_TOKEN)] = ""
-    MESSAGES = {"invite": "This invite link is not valid (it may be used or expired)."}
 
 
 class Profile(Input):
