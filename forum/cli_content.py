@@ -13,8 +13,20 @@ from forum.services.demo import DEMO_PASSWORD
 from forum.settings import Settings
 
 
-def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
+def _run_rendering(settings: Settings, work: Any) -> None:
+    """Run a command that renders text (statements, posts): it renders in the worker pool like
+    the app does, time-limited, and the pool stops when the command is done."""
+    from forum import renderer
     from forum.cli import _with_db
+
+    renderer.acquire()
+    try:
+        asyncio.run(_with_db(settings, work))
+    finally:
+        renderer.release()
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
     from forum.services import demo
 
     async def work(services: Any) -> None:
@@ -24,7 +36,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
             f"Demo sign-in: handle 'admin' (or 'fran', 'amara', 'bo'), password '{DEMO_PASSWORD}'"
         )
 
-    asyncio.run(_with_db(settings, work))
+    _run_rendering(settings, work)
 
 
 def cmd_create_channel(settings: Settings, args: argparse.Namespace) -> None:
@@ -57,7 +69,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> None:
     """Import each file; a bad file is reported by name and the others still import."""
     from tqdm import tqdm
 
-    from forum.cli import CommandError, _with_db
+    from forum.cli import CommandError
     from forum.errors import Invalid
     from forum.importers import ImportProblem, parse_path
     from forum.services import statements
@@ -82,7 +94,9 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> None:
                     problems.append(f"{path.name}: no author found; pass --author")
                     continue
                 try:
-                    result = await statements.publish(None, item, args.channel, publish_event=None)
+                    result = await statements.publish(
+                        None, item, args.channel, publish_event=None, settings=settings
+                    )
                 except Invalid as exc:
                     detail = "; ".join(exc.fields.values()) or exc.message
                     problems.append(f"{path.name}: {detail}")
@@ -90,7 +104,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> None:
                 counts[result.outcome] += 1
                 bar.write(f"{result.outcome}: {item.title} -> /t/{result.thread.id}")
 
-    asyncio.run(_with_db(settings, work))
+    _run_rendering(settings, work)
     print(
         f"{counts['created']} created, {counts['amended']} amended, "
         f"{counts['unchanged']} unchanged."

@@ -24,6 +24,8 @@ MAX_DISPLAY_NAME = 80
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
 MAX_INVITE_NOTE = 200
+MAX_INVITE_TOKEN = 100  # an invite link's secret (43 characters as made)
+MAX_NEXT = 500  # where to go after signing in: a path on this site
 
 # Threads and posts.
 MAX_TITLE = 200

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from html import unescape
 from pathlib import Path
 
 import pytest
 from markdown_it import MarkdownIt
+from starlette.applications import Starlette
 
 from forum.importers import ImportProblem, StatementData, parse_bytes, parse_path
+from forum.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "importers"
 SHARED_STATEMENTS = Path(__file__).parents[1].parent / "shared" / "statements"
@@ -421,3 +424,32 @@ def test_html_page_is_refused() -> None:
 def test_unreadable_path_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(ImportProblem, match=r"^missing\.txt: cannot read the file"):
         parse_path(tmp_path / "missing.txt")
+
+
+# --- published: rendered in the worker pool, exactly as before ---------------------------------
+
+
+async def test_published_statements_render_exactly_as_on_the_event_loop(
+    app: Starlette, settings: Settings
+) -> None:
+    """The shared scraped statement and the WordPress export's post, published and amended: the
+    HTML from the worker pool is the HTML `render_markdown` gave when it ran in the service."""
+    from forum.models import Statement
+    from forum.rendering import render_markdown
+    from forum.services import channels, statements
+    from forum.services.demo import STATEMENT  # the shared statement, as the app ships it
+
+    await channels.create_channel(None, "Statements", "statements", public=True)
+    iso = only(parse_path(STATEMENT, default_author="rs21 Steering Group"))
+    wordpress = only(parse_path(FIXTURES / "wordpress-export.xml"))
+    for data in (replace(iso, external_id="file:iso"), wordpress):
+        published = await statements.publish(None, data, settings=settings)
+        assert published.outcome == "created"
+        assert published.statement.html == render_markdown(data.body)
+        assert "<p>" in published.statement.html
+        changed = replace(data, body=data.body + "\n\nAmended: see *the minutes*.")
+        amended = await statements.publish(None, changed, settings=settings)
+        assert amended.outcome == "amended"
+        stored = await Statement.get(id=published.statement.id)
+        assert stored.html == render_markdown(changed.body)
+        assert stored.html.endswith("<p>Amended: see <em>the minutes</em>.</p>\n")

@@ -4,6 +4,7 @@ generated from the models the routes declare."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -16,12 +17,16 @@ from pydantic import BaseModel
 from starlette.applications import Starlette
 
 from forum import limits
+from forum.app import create_app
 from forum.models import Post
+from forum.schemas.accounts import Login, NewPassword, Profile, SignUp
 from forum.schemas.base import Input, Output
+from forum.schemas.tokens import NewToken, TokenForm
 from forum.services import accounts, channels
+from forum.settings import Settings
 from forum.web import api
 from forum.web.api.openapi import REF
-from tests.conftest import make_member, post_form, signed_in
+from tests.conftest import PASSWORD, make_client, make_member, post_form, signed_in
 
 API = "/api/v1"
 API_DIR = Path(api.__file__).resolve().parent
@@ -126,7 +131,7 @@ async def _api_client(app: Starlette, handle: str, role: str = "member") -> http
 
     member = await make_member(handle, role)
     client = make_client(app)
-    secret = await accounts.create_api_token(member, 't', scopes=('read', 'write', 'admin'))
+    secret = await accounts.create_api_token(member, "t", scopes=("read", "write", "admin"))
     client.headers["authorization"] = f"Bearer {secret}"
     return client
 
@@ -291,3 +296,200 @@ async def test_a_handle_longer_than_any_names_no_one_rather_than_failing(app: St
     too_long = await script.post(f"{API}/caucuses/{slug}/invite", json={"handle": "y" * 40})
     assert too_long.status_code == 400
     assert "at most 33 characters" in too_long.json()["error"]["fields"]["handle"]
+
+
+# ---- the account forms: one model each, the services' limits -----------------------------------
+
+
+@dataclass
+class AccountField:
+    """A limited field of a sign-in, sign-up, account or token form."""
+
+    page: str
+    action: str
+    field: str
+    limit: int
+    model: type[Input]
+    extra: dict[str, str]
+    signed_in: bool
+    kept: bool = True  # a password is never shown again
+
+
+ACCOUNT_FIELDS: dict[str, AccountField] = {
+    "sign-up handle": AccountField(
+        "/signup", "/signup", "handle", limits.MAX_HANDLE, SignUp, {"password": PASSWORD}, False
+    ),
+    "sign-up name": AccountField(
+        "/signup", "/signup", "display_name", limits.MAX_DISPLAY_NAME, SignUp,
+        {"handle": "newbie", "password": PASSWORD}, False,
+    ),
+    "sign-up password": AccountField(
+        "/signup", "/signup", "password", limits.MAX_PASSWORD, SignUp, {"handle": "newbie"}, False,
+        kept=False,
+    ),
+    "sign-in handle": AccountField(
+        "/login", "/login", "handle", limits.MAX_HANDLE_INPUT, Login, {"password": PASSWORD}, False
+    ),
+    "sign-in password": AccountField(
+        "/login", "/login", "password", limits.MAX_PASSWORD, Login, {"handle": "amara"}, False,
+        kept=False,
+    ),
+    "display name": AccountField(
+        "/account", "/account/profile", "display_name", limits.MAX_DISPLAY_NAME, Profile, {}, True
+    ),
+    "current password": AccountField(
+        "/account", "/account/password", "current", limits.MAX_PASSWORD, NewPassword,
+        {"new": "another long password", "confirm": "another long password"}, True, kept=False,
+    ),
+    "new password": AccountField(
+        "/account", "/account/password", "new", limits.MAX_PASSWORD, NewPassword,
+        {"current": PASSWORD}, True, kept=False,
+    ),
+    "token name": AccountField(
+        "/account/tokens", "/account/tokens", "name", limits.MAX_TOKEN_NAME, TokenForm, {}, True
+    ),
+}  # fmt: skip
+
+
+def _max_length(model: type[Input], field: str) -> int:
+    schema = model.model_json_schema()["properties"][field]
+    return int(schema["maxLength"])
+
+
+@pytest.mark.parametrize("case", list(ACCOUNT_FIELDS))
+async def test_an_account_form_limit_is_the_page_s_the_model_s_and_the_service_s(
+    settings: Settings, case: str
+) -> None:
+    f = ACCOUNT_FIELDS[case]
+    app = create_app(settings.with_(signup="open"))
+    async with app.router.lifespan_context(app):
+        await make_member("amara")
+        client = await signed_in(app, "bo") if f.signed_in else make_client(app)
+        try:
+            # The page says the limit, and so does the model the handler validates with.
+            page = await client.get(f.page)
+            assert page.status_code == 200, page.text[:300]
+            assert _maxlength(page.text, f.field) == f.limit == _max_length(f.model, f.field)
+
+            # One character more: refused beside the field, the text kept (never a password).
+            too_long = "w" * (f.limit + 1)
+            refused = await post_form(client, f.action, {**f.extra, f.field: too_long}, f.page)
+            assert refused.status_code == 400, refused.text[:300]
+            assert f'id="e-{f.field}"' in refused.text
+            assert (too_long in refused.text) is f.kept
+            if f.field not in ("handle",):  # a sign-up handle's words are the service's
+                assert f"at most {f.limit:,} characters" in refused.text
+
+            # The longest allowed passes the model (the service may still say no, for its own
+            # reasons: a wrong password, an unknown handle).
+            longest = ("a" * f.limit) if f.field != "new" else "n" * f.limit
+            data = {**f.extra, f.field: longest}
+            if f.field == "new":
+                data["confirm"] = longest
+            accepted = await post_form(client, f.action, data, f.page)
+            assert accepted.status_code in (200, 303, 400), accepted.text[:300]
+            assert f"at most {f.limit:,} characters" not in accepted.text
+        finally:
+            await client.aclose()
+
+
+async def test_sign_up_names_every_fault_at_once_and_keeps_the_name(settings: Settings) -> None:
+    """A handle over the size limit is refused by the model before the service looks; the
+    service's own rules (a short password) are still named beside their fields."""
+    app = create_app(settings.with_(signup="open"))
+    async with app.router.lifespan_context(app), make_client(app) as client:
+        refused = await post_form(
+            client,
+            "/signup",
+            {
+                "handle": "h" * 40,
+                "display_name": "n" * (limits.MAX_DISPLAY_NAME + 1),
+                "password": "x",
+            },
+            "/signup",
+        )
+        assert refused.status_code == 400
+        for field in ("handle", "display_name", "password"):
+            assert f'id="e-{field}"' in refused.text, field
+        assert f"Use at least {limits.MIN_PASSWORD} characters." in refused.text
+        assert "n" * (limits.MAX_DISPLAY_NAME + 1) in refused.text
+
+
+async def test_the_token_page_and_the_api_agree_on_name_and_days(app: Starlette) -> None:
+    page = await signed_in(app, "amara")
+    script = await _api_client(app, "bo")
+    form = await page.get("/account/tokens")
+    assert _maxlength(form.text, "name") == limits.MAX_TOKEN_NAME
+    assert _max_length(NewToken, "name") == _max_length(TokenForm, "name") == limits.MAX_TOKEN_NAME
+    [days] = [t for t in re.findall(r"<input\b[^>]*>", form.text) if 'name="expires_days"' in t]
+    assert f'max="{limits.MAX_TOKEN_DAYS}"' in days and 'min="1"' in days
+
+    # A day past the limit: the page keeps what was typed and says why beside the field...
+    over = str(limits.MAX_TOKEN_DAYS + 1)
+    refused = await post_form(
+        page, "/account/tokens", {"name": "kept name", "expires_days": over}, "/account/tokens"
+    )
+    assert refused.status_code == 400
+    assert 'id="e-expires_days"' in refused.text and f'value="{over}"' in refused.text
+    assert 'value="kept name"' in refused.text
+    assert f"from 1 to {limits.MAX_TOKEN_DAYS:,}" in refused.text
+    # ...and so does the API.
+    answer = await script.post(f"{API}/tokens", json={"name": "x", "expires_days": int(over)})
+    assert answer.status_code == 400 and "expires_days" in answer.json()["error"]["fields"]
+    not_number = await post_form(
+        page, "/account/tokens", {"name": "n", "expires_days": "soon"}, "/account/tokens"
+    )
+    assert not_number.status_code == 400 and 'value="soon"' in not_number.text
+    # The limit itself and the write box: accepted, with the scopes ticked.
+    made = await post_form(
+        page,
+        "/account/tokens",
+        {"name": "cron", "expires_days": f" {limits.MAX_TOKEN_DAYS} ", "scope_write": "1"},
+        "/account/tokens",
+    )
+    assert made.status_code == 200 and 'id="new-token"' in made.text
+    listed = (await page.get(f"{API}/tokens")).json()["tokens"]
+    [cron] = [t for t in listed if t["name"] == "cron"]
+    assert cron["scopes"] == ["read", "write"] and cron["expires_at"] is not None
+
+
+# ---- page queries: the API's query models --------------------------------------------------------
+
+
+async def test_thread_and_channel_page_queries_are_read_like_the_api_s(app: Starlette) -> None:
+    await channels.create_channel(None, "General", "general")
+    page = await signed_in(app, "amara")
+    tid, pid = await _thread(page)
+
+    # Values the API refuses: a 400 page naming what is wrong, never a 500.
+    for path, words in (
+        (f"/t/{tid}?after=NOT-A-CURSOR", "Use the `next` value of the previous page."),
+        (f"/t/{tid}?after={'z' * (limits.MAX_CURSOR + 1)}", "Use at most"),
+        (f"/t/{tid}?focus=first", "This field must be a whole number."),
+        (f"/t/{tid}?focus={limits.MAX_ID + 1}", f"A whole number from 1 to {limits.MAX_ID}."),
+        (f"/t/{tid}/p/{pid}?after=%00", "Use the `next` value of the previous page."),
+        (f"/t/{tid}/reply?to=x", "This field must be a whole number."),
+        ("/c/general?page=0", f"A whole number from 1 to {limits.MAX_PAGE}."),
+        ("/c/general?page=two", "This field must be a whole number."),
+        (f"/c/general?page={limits.MAX_PAGE + 1}", f"A whole number from 1 to {limits.MAX_PAGE}."),
+    ):
+        answer = await page.get(path)
+        assert answer.status_code == 400, (path, answer.text[:300])
+        assert html.escape(words, quote=False) in answer.text, path
+    # Ids that cannot name anything: not found.
+    for path in (
+        f"/t/{limits.MAX_ID + 1}",
+        "/t/99999999999999999999",
+        f"/t/{tid}/p/{limits.MAX_ID + 1}",
+        f"/t/{tid}?focus={limits.MAX_ID}",
+        f"/t/{tid}/reply?to={limits.MAX_ID}",
+        f"/p/{limits.MAX_ID + 1}/edit",
+    ):
+        answer = await page.get(path)
+        assert answer.status_code == 404, (path, answer.text[:300])
+    # Good values work as before; `focus` shows the branch, as in the API.
+    for path in (f"/t/{tid}?after=", f"/t/{tid}?after=0", "/c/general?page=2", f"/t/{tid}/p/{pid}"):
+        answer = await page.get(path)
+        assert answer.status_code == 200, (path, answer.text[:300])
+    branch = await page.get(f"/t/{tid}?focus={pid}")
+    assert branch.status_code == 200 and "Back to the whole thread" in branch.text

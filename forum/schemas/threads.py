@@ -85,6 +85,12 @@ class ThreadQuery(Input):
     MESSAGES = {"after": "Use the `next` value of the previous page."}
 
 
+class ReplyQuery(Input):
+    """The reply page: `to` the post being answered (none: the thread)."""
+
+    to: Id | None = None
+
+
 class NewPost(Input):
     """The reply form and POST /threads/{thread_id}/posts."""
 

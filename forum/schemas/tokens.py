@@ -40,12 +40,15 @@ class TokenPath(Input):
     token_id: Id
 
 
-class NewToken(Input):
-    """The token form and POST /tokens."""
+# The token page's form and POST /tokens share these, so both refuse the same name and days.
+TokenName = Annotated[str, Field(max_length=limits.MAX_TOKEN_NAME), CLEAN]
+Days = Annotated[int, Field(ge=1, le=limits.MAX_TOKEN_DAYS)]
 
-    name: Annotated[str, Field(max_length=limits.MAX_TOKEN_NAME), CLEAN] = Field(
-        "", description="What it is for."
-    )
+
+class NewToken(Input):
+    """POST /tokens (the page's form is `TokenForm`, with the same limits)."""
+
+    name: TokenName = Field("", description="What it is for.")
     scopes: list[Scope] = Field(
         default_factory=_read_only,
         max_length=3,
@@ -53,10 +56,31 @@ class NewToken(Input):
         "things as the caller; `admin`: use the caller's site role. A token may create tokens "
         "within its own scopes only (403).",
     )
-    expires_days: int | None = Field(
-        None,
-        ge=1,
-        le=limits.MAX_TOKEN_DAYS,
-        description="Stops working after this many days; null: no end.",
+    expires_days: Days | None = Field(
+        None, description="Stops working after this many days; null: no end."
     )
     MESSAGES = {"scopes": "A list of scopes: read, write, admin."}
+
+
+class TokenForm(Input):
+    """The form on /account/tokens: a checkbox a scope beyond `read`, which every token has."""
+
+    name: TokenName = ""
+    scope_write: bool = False
+    scope_admin: bool = False
+    expires_days: Days | None = None
+    MESSAGES = {
+        "expires_days": f"A whole number of days from 1 to {limits.MAX_TOKEN_DAYS:,}, "
+        "or empty for no end.",
+        "scope_write": "Tick the box or leave it empty.",
+        "scope_admin": "Tick the box or leave it empty.",
+    }
+
+    @property
+    def scopes(self) -> list[Scope]:
+        chosen: list[Scope] = ["read"]
+        if self.scope_write:
+            chosen.append("write")
+        if self.scope_admin:
+            chosen.append("admin")
+        return chosen

@@ -61,10 +61,21 @@ def validate_handle(handle: str) -> str | None:
 
 def validate_password(password: str) -> str | None:
     if len(password) < MIN_PASSWORD:
-        return f"Use at least {MIN_PASSWORD} characters."
+        return f"Use at least {MIN_PASSWORD:,} characters."
     if len(password) > MAX_PASSWORD:
-        return f"Use at most {MAX_PASSWORD} characters."
+        return f"Use at most {MAX_PASSWORD:,} characters."
     return None
+
+
+def sign_up_rules(handle: str, password: str) -> dict[str, str]:
+    """What is wrong with a new handle and password, by field, before any lookup (the sign-up
+    form shows these beside the input model's size errors, so every fault shows at once)."""
+    errors: dict[str, str] = {}
+    if msg := validate_handle(handle.strip()):
+        errors["handle"] = msg
+    if msg := validate_password(password):
+        errors["password"] = msg
+    return errors
 
 
 async def load_actor(member: Member | None) -> Actor:
@@ -118,13 +129,9 @@ async def sign_up(
     """Create a member. Invite mode needs a valid invite; approval mode creates a pending member
     whom an admin approves; open mode creates an active member."""
     await ctx.services.throttle.hit(ctx.settings.signup_rate, "signup", ctx.address)
-    errors: dict[str, str] = {}
+    errors = sign_up_rules(handle, password)
     handle = handle.strip()
-    if msg := validate_handle(handle):
-        errors["handle"] = msg
     display_name = _clean_text(display_name, limits.MAX_DISPLAY_NAME) or handle
-    if msg := validate_password(password):
-        errors["password"] = msg
     invite = None
     mode = ctx.settings.signup
     if mode == "invite" or invite_token:

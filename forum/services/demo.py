@@ -48,7 +48,7 @@ async def load(services: Services) -> bool:
     )
     data = parse_path(STATEMENT, default_author=STATEMENT_AUTHOR)[0]
     data = replace(data, external_id=f"file:{STATEMENT.stem}")
-    result = await statements.publish(None, data)
+    result = await statements.publish(None, data, settings=services.settings)
     amara = await _ctx_for(services, members["amara"])
     bo = await _ctx_for(services, members["bo"])
     # Demo writes are not throttled like a person typing.

@@ -7,18 +7,23 @@ from datetime import UTC, datetime
 
 from tortoise.expressions import F
 
-from forum import limits, policy
-from forum.errors import Invalid, NotFound
+from forum import limits, policy, renderer
+from forum.errors import Invalid, NotFound, Unprocessable
 from forum.importers import StatementData
 from forum.models import Channel, Statement, StatementVersion, Thread
 from forum.policy import Action
 from forum.realtime.events import unit_of_work
-from forum.rendering import diff_html, render_markdown
+from forum.rendering import diff_html
 from forum.services import search_index
 from forum.services.context import Ctx, Publish
+from forum.settings import Settings
 
 DEFAULT_CHANNEL = "statements"
 MAX_BODY = limits.MAX_STATEMENT_BODY
+TOO_SLOW_TO_RENDER = (
+    "This statement takes too long to format: try fewer links, brackets or tables. "
+    "Nothing was published."
+)
 
 
 @dataclass
@@ -55,18 +60,39 @@ def _validate(data: StatementData) -> StatementData:
     return data
 
 
+async def _render(body: str, settings: Settings) -> str:
+    """A statement's HTML, rendered like a post: in the worker pool, off the event loop, with
+    the settings' time limit, and before the write transaction opens (a slow text holds no
+    connection or lock). Statements link no @mentions, as before. Too slow: refused (422)."""
+    try:
+        rendered = await renderer.render(
+            body,
+            mentionable=(),
+            limit=settings.render_timeout_seconds,
+            workers=settings.render_workers,
+        )
+    except renderer.RenderFailed:
+        raise Unprocessable(fields={"body": TOO_SLOW_TO_RENDER}) from None
+    return rendered.html
+
+
 async def publish(
     ctx: Ctx | None,
     data: StatementData,
     channel_slug: str = DEFAULT_CHANNEL,
     publish_event: Publish | None = None,
+    settings: Settings | None = None,
 ) -> Published:
     """Publish a statement (admins, publisher tokens, or the operator when `ctx` is None).
     The same external id or source URL updates the existing statement: a changed text becomes
-    a new version and the thread shows it as amended."""
+    a new version and the thread shows it as amended.
+
+    Without a ctx (the importer, demo data) `settings` gives the render time limit; without
+    either, the defaults do."""
     if ctx is not None:
         policy.require(ctx.actor, Action.PUBLISH_STATEMENT)
         publish_event = ctx.services.publish
+        settings = ctx.settings
     data = _validate(data)
     channel = await Channel.get_or_none(slug=channel_slug, caucus_id=None)
     if channel is None:
@@ -77,12 +103,13 @@ async def publish(
     if existing is None and data.source_url:
         existing = await Statement.get_or_none(source_url=data.source_url[:1000])
     if existing is not None:
-        return await _amend(existing, data, publish_event)
+        return await _amend(existing, data, publish_event, settings or Settings())
+    html = await _render(data.body, settings or Settings())
     async with unit_of_work(publish_event) as tx:
         statement = await Statement.create(
             title=data.title.strip(),
             body=data.body,
-            html=render_markdown(data.body),
+            html=html,
             caption=(data.caption or None),
             author=(data.author or "").strip()[:120],
             source_url=data.source_url or None,
@@ -114,16 +141,18 @@ async def publish(
 
 
 async def _amend(
-    statement: Statement, data: StatementData, publish_event: Publish | None
+    statement: Statement, data: StatementData, publish_event: Publish | None, settings: Settings
 ) -> Published:
     thread = await Thread.get(statement_id=statement.id, seeded=True)
     if statement.body == data.body and statement.title == data.title.strip():
         return Published(statement, thread, "unchanged")
+    # A new title alone keeps the HTML: only a changed text is rendered (outside the transaction).
+    html = statement.html if statement.body == data.body else await _render(data.body, settings)
     async with unit_of_work(publish_event) as tx:
         statement.version += 1
         statement.title = data.title.strip()
         statement.body = data.body
-        statement.html = render_markdown(data.body)
+        statement.html = html
         if data.caption:
             statement.caption = data.caption
         await statement.save(using_db=tx.conn)

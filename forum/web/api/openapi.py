@@ -29,6 +29,7 @@ _ERROR_TEXT = {
     404: "Missing, or not readable by the caller: the two are indistinguishable.",
     409: "Conflicts with the current state.",
     413: "The request body is too large.",
+    422: "Well-formed but cannot be used, e.g. a text too slow to format; `fields` says which.",
     429: "Too many requests; see the Retry-After header.",
 }
 

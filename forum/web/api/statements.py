@@ -95,7 +95,7 @@ ENDPOINTS = [
         response=Published,
         status=201,
         also={200: Published},
-        errors=[400, 401, 403, 413],
+        errors=[400, 401, 403, 413, 422],
         signed_in=True,
     ),
     Endpoint(

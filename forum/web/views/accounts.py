@@ -5,13 +5,16 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from forum.errors import Invalid, NotFound, RateLimited
+from forum import limits
+from forum.errors import Invalid, RateLimited
 from forum.models import ApiToken
+from forum.schemas.accounts import Login, NewPassword, Profile, SignUp
+from forum.schemas.parse import from_form, from_path
+from forum.schemas.tokens import TokenForm, TokenPath
 from forum.services import accounts, tokens
 from forum.services.context import Ctx
 from forum.web.access import access
-from forum.web.api.base import parse_id
-from forum.web.forms import read_form
+from forum.web.forms import Form, read_form
 from forum.web.middleware import end_session_cookie, session_cookie
 from forum.web.templating import render
 
@@ -23,9 +26,23 @@ def _ctx(request: Request) -> Ctx:
 
 def _safe_next(target: str) -> str:
     # Only same-site paths: "//evil.example" and "/\\evil" are other sites to a browser.
-    if target.startswith("/") and not target.startswith(("//", "/\\")) and len(target) < 500:
+    if (
+        target.startswith("/")
+        and not target.startswith(("//", "/\\"))
+        and len(target) <= limits.MAX_NEXT
+    ):
         return target
     return "/"
+
+
+def _errors(exc: Invalid) -> dict[str, str]:
+    """Field errors beside their fields; an error about the whole form above it."""
+    return dict(exc.fields) if exc.fields else {"form": exc.message}
+
+
+def _kept(form: Form, *names: str) -> dict[str, str]:
+    """The fields to show again as typed (never a password)."""
+    return {name: form[name] for name in names}
 
 
 def _signed_in(request: Request, token: str, target: str) -> Response:
@@ -50,20 +67,23 @@ async def login(request: Request) -> Response:
     ctx = _ctx(request)
     form = await read_form(request)
     target = _safe_next(form["next"] or "/")
+    kept = _kept(form, "handle")
     try:
-        member = await accounts.authenticate(ctx, form["handle"], form["password"])
+        data = from_form(Login, form)
     except Invalid as exc:
-        return render(
-            request,
-            "login.html",
-            {"form": {"handle": form["handle"]}, "errors": {"form": exc.message}, "next": target},
-            status=400,
-        )
+        context = {"form": kept, "errors": _errors(exc), "next": target}
+        return render(request, "login.html", context, status=400)
+    try:
+        member = await accounts.authenticate(ctx, data.handle, data.password)
+    except Invalid as exc:
+        # One message for every failure, above the form: it tells nothing about which part.
+        context = {"form": kept, "errors": {"form": exc.message}, "next": target}
+        return render(request, "login.html", context, status=400)
     except RateLimited as exc:
         response = render(
             request,
             "login.html",
-            {"form": {"handle": form["handle"]}, "errors": {"form": exc.message}, "next": target},
+            {"form": kept, "errors": {"form": exc.message}, "next": target},
             status=429,
         )
         response.headers["Retry-After"] = str(exc.retry_after)
@@ -95,26 +115,26 @@ async def signup(request: Request) -> Response:
     ctx = _ctx(request)
     form = await read_form(request)
     context = {
-        "form": {k: form[k] for k in ("handle", "display_name", "invite")},
+        "form": _kept(form, "handle", "display_name", "invite"),
         "mode": ctx.settings.signup,
         "done": False,
         "invite_ok": bool(form["invite"]),
     }
     try:
+        data = from_form(SignUp, form)
         member = await accounts.sign_up(
             ctx,
-            handle=form["handle"],
-            display_name=form["display_name"],
-            password=form["password"],
-            invite_token=form["invite"],
+            handle=data.handle,
+            display_name=data.display_name,
+            password=data.password,
+            invite_token=data.invite,
         )
     except Invalid as exc:
-        return render(
-            request,
-            "signup.html",
-            {**context, "errors": exc.fields or {"form": exc.message}},
-            status=400,
-        )
+        errors = _errors(exc)
+        if exc.fields:
+            # Refused for size before the service looked? Add its rules' words (they win).
+            errors |= accounts.sign_up_rules(form["handle"], form["password"])
+        return render(request, "signup.html", {**context, "errors": errors}, status=400)
     if member.status == "pending":
         return render(request, "signup.html", {**context, "errors": {}, "done": True})
     token = await accounts.start_session(member, request.headers.get("user-agent", ""), None)
@@ -163,12 +183,12 @@ async def update_profile(request: Request) -> Response:
     ctx = _ctx(request)
     form = await read_form(request)
     try:
-        await accounts.update_profile(ctx, form["display_name"])
+        await accounts.update_profile(ctx, from_form(Profile, form).display_name)
     except Invalid as exc:
         return render(
             request,
             "account.html",
-            {"errors": exc.fields, "form": {"display_name": form["display_name"]}, "saved": None},
+            {"errors": _errors(exc), "form": _kept(form, "display_name"), "saved": None},
             status=400,
         )
     return RedirectResponse("/account?saved=profile", status_code=303)
@@ -179,13 +199,14 @@ async def change_password(request: Request) -> Response:
     ctx = _ctx(request)
     form = await read_form(request)
     try:
-        token = await accounts.change_password(ctx, form["current"], form["new"], form["confirm"])
+        data = from_form(NewPassword, form)
+        token = await accounts.change_password(ctx, data.current, data.new, data.confirm)
     except Invalid as exc:
         display = ctx.member.display_name if ctx.member else ""
         return render(
             request,
             "account.html",
-            {"errors": exc.fields, "form": {"display_name": display}, "saved": None},
+            {"errors": _errors(exc), "form": {"display_name": display}, "saved": None},
             status=400,
         )
     return _signed_in(request, token, "/account?saved=password")
@@ -232,20 +253,15 @@ async def create_token(request: Request) -> Response:
     """The new token is shown on the answer to this POST (never in a URL), this once only."""
     ctx = _ctx(request)
     form = await read_form(request)
-    scopes = ["read"] + [s for s in ("write", "admin") if form[f"scope_{s}"]]
-    days_text = form["expires_days"].strip()
     try:
-        if days_text and not (days_text.isascii() and days_text.isdigit() and len(days_text) < 6):
-            raise Invalid(fields={"expires_days": "A whole number of days, or empty for no end."})
-        secret, row = await tokens.issue(
-            ctx, form["name"], scopes, int(days_text) if days_text else None
-        )
+        data = from_form(TokenForm, {**form, "expires_days": form["expires_days"].strip()})
+        secret, row = await tokens.issue(ctx, data.name, data.scopes, data.expires_days)
     except Invalid as exc:
         return await _tokens_page(
             request,
             status=400,
-            errors=exc.fields or {"form": exc.message},
-            form={k: form[k] for k in ("name", "expires_days", "scope_write", "scope_admin")},
+            errors=_errors(exc),
+            form=_kept(form, "name", "expires_days", "scope_write", "scope_admin"),
         )
     return await _tokens_page(request, created=row, secret=secret)
 
@@ -254,8 +270,5 @@ async def create_token(request: Request) -> Response:
 async def revoke_token(request: Request) -> Response:
     ctx = _ctx(request)
     await read_form(request)
-    token_id = parse_id(request.path_params.get("token_id", ""))
-    if token_id is None:
-        raise NotFound()
-    await tokens.revoke(ctx, token_id)
+    await tokens.revoke(ctx, from_path(TokenPath, request.path_params).token_id)
     return RedirectResponse("/account/tokens?revoked=1", status_code=303)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from pydantic import TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from forum import policy
 from forum.errors import Invalid, NotFound, RateLimited
 from forum.policy import Action
-from forum.schemas.channels import NewThread
-from forum.schemas.parse import from_form
-from forum.schemas.threads import EditPost, NewPost
+from forum.schemas.base import Id
+from forum.schemas.channels import NewThread, PageQuery
+from forum.schemas.parse import from_form, from_query
+from forum.schemas.threads import EditPost, NewPost, ReplyQuery, ThreadQuery
 from forum.services import access, caucuses, channels, posting, statements, threads
 from forum.services.context import Ctx
 from forum.web.access import access as rule
@@ -23,21 +25,16 @@ def _ctx(request: Request) -> Ctx:
     return ctx
 
 
-def _int(value: str | None) -> int | None:
-    if value is None or not value.isdigit() or len(value) > 12:
-        return None
-    return int(value)
+_ID: TypeAdapter[int] = TypeAdapter(Id)
 
 
 def _path_id(request: Request, name: str) -> int:
-    value = _int(str(request.path_params.get(name, "")))
-    if value is None:
-        raise NotFound()
-    return value
-
-
-def _page_number(request: Request) -> int:
-    return _int(request.query_params.get("page")) or 1
+    """An id in the path, as the API's path models read it: one that cannot name anything is
+    simply not found."""
+    try:
+        return _ID.validate_python(str(request.path_params.get(name, "")))
+    except ValidationError:
+        raise NotFound() from None
 
 
 @rule("anyone")
@@ -65,7 +62,7 @@ async def channel_list(request: Request) -> Response:
 @rule("policy")
 async def channel_page(request: Request) -> Response:
     ctx = _ctx(request)
-    page = _page_number(request)
+    page = from_query(PageQuery, request.query_params).page  # the API's limits (400 beyond them)
     channel, rows, more = await channels.thread_list(ctx, request.path_params["slug"], page)
     return render(
         request,
@@ -123,8 +120,9 @@ def _form_error(
 @rule("policy")
 async def thread_page(request: Request) -> Response:
     ctx = _ctx(request)
+    query = from_query(ThreadQuery, request.query_params)
     page = await threads.thread_page(
-        ctx, _path_id(request, "thread_id"), after=request.query_params.get("after")
+        ctx, _path_id(request, "thread_id"), after=query.after, focus_id=query.focus
     )
     mine = await caucuses.my_caucuses(ctx) if page.thread.seeded else []
     return render_thread_page(request, page, {"my_caucuses": mine, "form": {}, "errors": {}})
@@ -133,10 +131,11 @@ async def thread_page(request: Request) -> Response:
 @rule("policy")
 async def branch_page(request: Request) -> Response:
     ctx = _ctx(request)
+    query = from_query(ThreadQuery, request.query_params)  # the branch is the path's post
     page = await threads.thread_page(
         ctx,
         _path_id(request, "thread_id"),
-        after=request.query_params.get("after"),
+        after=query.after,
         focus_id=_path_id(request, "post_id"),
     )
     return render_thread_page(request, page, {"my_caucuses": [], "form": {}, "errors": {}})
@@ -153,7 +152,7 @@ async def reply_page(request: Request) -> Response:
     ctx = _ctx(request)
     thread = await access.thread_for(ctx, _path_id(request, "thread_id"))
     parent = None
-    to = _int(request.query_params.get("to"))
+    to = from_query(ReplyQuery, request.query_params).to
     if to is not None:
         parent = await access.post_for(ctx, to)
         if parent.thread_id != thread.id:
