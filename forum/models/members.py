@@ -75,6 +75,9 @@ class ApiToken(Model):
     revoked_at = fields.DatetimeField(null=True)
     # Space-separated TOKEN_SCOPES; "read" alone unless the member asked for more.
     scopes = fields.CharField(max_length=32, default="read")
+    # The token that made this one (a token may make tokens within its own scopes): revoking a
+    # token revokes what it made, so a leaked token leaves no working copies behind.
+    made_by_id = fields.IntField(null=True, db_index=True)
 
     class Meta:
         table = "api_token"

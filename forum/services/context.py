@@ -46,6 +46,8 @@ class Ctx:
     token_scopes: frozenset[str] = frozenset()
     # When that token expires (None: never, or not a token).
     token_expires_at: datetime | None = None
+    # The id of the token this request came with (None for a session).
+    token_id: int | None = None
     # The double-submit CSRF value for visitors without a session (sign-in and sign-up forms).
     anon_csrf: str = ""
 

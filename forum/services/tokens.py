@@ -95,7 +95,11 @@ async def create_api_token(
 
 
 async def _new_token_row(
-    member_id: int, label: str, scopes: Iterable[str], expires_days: int | None
+    member_id: int,
+    label: str,
+    scopes: Iterable[str],
+    expires_days: int | None,
+    made_by: int | None = None,
 ) -> tuple[str, ApiToken]:
     name = _clean_name(label) or "unnamed"
     stored = clean_scopes(scopes)
@@ -112,6 +116,7 @@ async def _new_token_row(
         label=name,
         scopes=stored,
         expires_at=now() + timedelta(days=expires_days) if expires_days else None,
+        made_by_id=made_by,
     )
     return token, row
 
@@ -142,7 +147,8 @@ async def issue(
                     "the tokens it makes expire no later."
                 }
             )
-    token, row = await _new_token_row(ctx.member.id, name, wanted, expires_days)
+    made_by = ctx.token_id if ctx.via_token else None
+    token, row = await _new_token_row(ctx.member.id, name, wanted, expires_days, made_by)
     if ends is not None and row.expires_at is not None and row.expires_at > ends:
         row.expires_at = ends
         await ApiToken.filter(id=row.id).update(expires_at=ends)
@@ -161,11 +167,19 @@ async def revoke(ctx: Ctx, token_id: int) -> None:
     """Revoke one of the signed-in member's tokens; another member's is simply not found."""
     policy.require(ctx.actor, Action.USE_ACCOUNT)
     assert ctx.member is not None
+    moment = now()
     revoked = await ApiToken.filter(id=token_id, member_id=ctx.member.id, revoked_at=None).update(
-        revoked_at=now()
+        revoked_at=moment
     )
     if not revoked:
         raise NotFound()
+    # And every token it made, and what those made: a leaked token leaves no copies working.
+    made = [token_id]
+    while made:
+        rows = await ApiToken.filter(made_by_id__in=made, revoked_at=None).values("id")
+        made = [int(row["id"]) for row in rows]
+        if made:
+            await ApiToken.filter(id__in=made).update(revoked_at=moment)
 
 
 async def revoke_all(member_id: int, conn: BaseDBAsyncClient | None = None) -> None:

@@ -235,6 +235,7 @@ class ForumMiddleware:
         ctx.via_token = True
         ctx.token_scopes = scopes
         ctx.token_expires_at = row.expires_at
+        ctx.token_id = row.id
         ctx.actor = tokens.token_actor(await accounts.load_actor(row.member), scopes)
         return None
 
