@@ -213,6 +213,8 @@ async def test_edits_and_deletions_change_the_post_in_place_and_channels_hear_of
     await reply_in_thread_box(bo, server, "Something new for the channel list.")
     await expect(notice).to_be_visible()
     await expect(notice.get_by_role("link", name="New activity: reload the list")).to_be_visible()
-    await expect(amara.locator('#thread-list li[data-thread="1"] .unread-dot')).to_have_count(1)
+    thread_id = server.thread.rsplit("/", 1)[1]
+    dot = amara.locator(f'#thread-list li[data-thread="{thread_id}"] .unread-dot')
+    await expect(dot).to_have_count(1)
     await assert_accessible(amara, "channel with live activity")
     assert errors == []
