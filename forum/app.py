@@ -28,7 +28,9 @@ from forum.web.templating import render_live_post
 from forum.web.ws import actor_loader_for, live_sessions_for
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, warm_renderer: bool = False) -> Starlette:
+    """The app. `warm_renderer` (servers, not tests): start the render workers at start-up
+    rather than on the first post."""
     services = Services(
         settings=settings,
         hasher=Hasher(settings.hash_threads),
@@ -62,9 +64,20 @@ def create_app(settings: Settings) -> Starlette:
             gc.freeze()
             pruning = asyncio.create_task(_prune_forever(settings.event_retention_days))
             renderer.acquire()
+            warming = (
+                asyncio.create_task(
+                    renderer.warm(settings.render_workers, settings.render_timeout_seconds)
+                )
+                if warm_renderer
+                else None
+            )
             try:
                 yield
             finally:
+                if warming is not None:
+                    warming.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await warming
                 pruning.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await pruning

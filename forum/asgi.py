@@ -3,4 +3,5 @@
 from forum.app import create_app
 from forum.settings import Settings
 
-app = create_app(Settings.from_env())
+# A server warms the render workers at start, so its first posts do not wait for them.
+app = create_app(Settings.from_env(), warm_renderer=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import multiprocessing
 import threading
 from collections.abc import Collection
@@ -112,3 +113,13 @@ async def render(
         return await asyncio.wait_for(asyncio.wrap_future(future), 2 * limit)
     except (TimeoutError, ProcessExpired, BrokenProcessPool) as exc:
         raise RenderFailed(str(exc)) from None
+
+
+async def warm(workers: int, limit: float) -> None:
+    """Start the pool and have each worker render once, so a server's first posts do not wait
+    for the workers' start (a few hundred milliseconds). Best effort: a failure here only means
+    the first real post starts them."""
+    with contextlib.suppress(RenderFailed, RuntimeError, OSError):
+        await asyncio.gather(
+            *(render("*warm*", limit=limit * 4, workers=workers) for _ in range(max(1, workers)))
+        )
