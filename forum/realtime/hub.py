@@ -375,12 +375,7 @@ class Hub:
             or target is None
             or not policy.topic_readable(client.actor, parsed[0], target)
         ):
-            return {
-                "op": "error",
-                "code": "not_found",
-                "topic": topic,
-                "message": "There is no such topic, or you cannot follow it.",
-            }
+            return _not_found(topic)
         if topic not in client.seqs and len(client.seqs) >= MAX_TOPICS:
             return {
                 "op": "error",
@@ -418,12 +413,7 @@ class Hub:
             generation = self.generations.get(topic, 0)
             target = await _load_target(parsed)
             if target is None or not policy.topic_readable(client.actor, parsed[0], target):
-                return {
-                    "op": "error",
-                    "code": "not_found",
-                    "topic": topic,
-                    "message": "There is no such topic, or you cannot follow it.",
-                }
+                return _not_found(topic)
         if client.closed:
             return None
         client.seqs[topic] = after
@@ -691,6 +681,17 @@ class Hub:
                 client.offer(json.dumps({"op": "revoked", "topic": topic}))
             else:
                 self.targets[topic] = parsed[0], fresh
+
+
+def _not_found(topic: str) -> dict[str, Any]:
+    """The answer for a topic that is missing or that the socket may not follow: the same for
+    both, so it tells nothing of what exists."""
+    return {
+        "op": "error",
+        "code": "not_found",
+        "topic": topic,
+        "message": "There is no such topic, or you cannot follow it.",
+    }
 
 
 async def _load_target(parsed: tuple[str, int] | None) -> Any:

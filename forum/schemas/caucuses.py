@@ -14,7 +14,9 @@ Seat = Literal["convener", "member"]
 JoinPolicy = Literal["request", "invite"]
 
 
-class Caucus(Output):
+class CaucusFacts(Output):
+    """What the list and the caucus page both show of a caucus."""
+
     slug: str
     name: str
     description: str
@@ -24,6 +26,9 @@ class Caucus(Output):
     member_count: int = Field(
         0, description="Shown to its members, and to those who know of it when it is listed."
     )
+
+
+class Caucus(CaucusFacts):
     my_seat: Literal["convener", "member", "waiting"] | None = Field(
         description="The caller's seat; `waiting`: asked to join or invited "
         "(GET /caucuses/{slug} says which)."
@@ -40,16 +45,7 @@ class CaucusCan(Output):
     archive: bool
 
 
-class CaucusDetail(Output):
-    slug: str
-    name: str
-    description: str
-    listed: bool
-    join_policy: JoinPolicy
-    archived: bool
-    member_count: int = Field(
-        0, description="Shown to its members, and to those who know of it when it is listed."
-    )
+class CaucusDetail(CaucusFacts):
     my_seat: Literal["convener", "member", "requested", "invited"] | None
     channels: list[ChannelRef] = Field(default_factory=list, description="For its members only.")
     can: CaucusCan

@@ -78,8 +78,10 @@ def sign_up_rules(handle: str, password: str) -> dict[str, str]:
     return errors
 
 
-async def load_actor(member: Member | None) -> Actor:
-    """The Actor for a member: role, status and caucus seats, in one query (none if anonymous)."""
+async def load_actor(member: Member | None, token_scopes: frozenset[str] | None = None) -> Actor:
+    """The Actor for a member: role, status and caucus seats, in one query (none if anonymous).
+    With `token_scopes` (a request made with an API token), as that token may act: the policy's
+    `members.token_actor`."""
     if member is None:
         return Actor.anonymous()
     seats: dict[int, str] = {}
@@ -96,7 +98,7 @@ async def load_actor(member: Member | None) -> Actor:
             seats[int(caucus_id)] = str(role)
         else:
             pending.add(int(caucus_id))
-    return Actor(
+    actor = Actor(
         member_id=member.id,
         handle=member.handle,
         role=member.role,
@@ -104,6 +106,7 @@ async def load_actor(member: Member | None) -> Actor:
         seats=seats,
         pending_seats=frozenset(pending),
     )
+    return actor if token_scopes is None else policy.members.token_actor(actor, token_scopes)
 
 
 # ---- sign-up -------------------------------------------------------------------------------

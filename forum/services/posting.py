@@ -145,9 +145,7 @@ async def _as_now(ctx: Ctx) -> Ctx:
     the rules are asked again after it, of the author as they are now: a seat lost, a
     suspension, a lock, a hide or a delete that committed meanwhile is respected."""
     member = await Member.get_or_none(id=ctx.actor.member_id) if ctx.actor.member_id else None
-    actor = await accounts.load_actor(member)
-    if ctx.via_token:
-        actor = policy.members.token_actor(actor, ctx.token_scopes)
+    actor = await accounts.load_actor(member, ctx.token_scopes if ctx.via_token else None)
     return dataclasses.replace(ctx, actor=actor)
 
 

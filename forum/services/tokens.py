@@ -16,7 +16,7 @@ from forum import limits, policy
 from forum.errors import Forbidden, Invalid, NotFound
 from forum.models import ApiToken, Member
 from forum.models.members import TOKEN_SCOPES
-from forum.policy import Action, Actor
+from forum.policy import Action
 from forum.security import new_token, token_digest
 from forum.services.context import Ctx
 
@@ -64,10 +64,6 @@ async def api_token_member(token: str) -> Member | None:
 def scopes_of(row: ApiToken) -> frozenset[str]:
     return frozenset(row.scopes.split()) & frozenset(TOKEN_SCOPES)
 
-
-def token_actor(actor: Actor, scopes: frozenset[str]) -> Actor:
-    """The Actor a token acts as (the policy's rule: `policy.members.token_actor`)."""
-    return policy.members.token_actor(actor, scopes)
 
 
 def clean_scopes(values: Iterable[str]) -> str:

@@ -223,7 +223,7 @@ class ForumMiddleware:
         status and message to refuse it with. Every token scope is enforced here:
 
         - without `write`, only safe methods (GET, HEAD, OPTIONS);
-        - without `admin`, the member's site role is capped to member (tokens.token_actor),
+        - without `admin`, the member's site role is capped to member (policy.members.token_actor),
           so every policy rule answers as for a plain member."""
         row = await tokens.token_for(bearer)
         if row is None:
@@ -236,7 +236,7 @@ class ForumMiddleware:
         ctx.token_scopes = scopes
         ctx.token_expires_at = row.expires_at
         ctx.token_id = row.id
-        ctx.actor = tokens.token_actor(await accounts.load_actor(row.member), scopes)
+        ctx.actor = await accounts.load_actor(row.member, token_scopes=scopes)
         return None
 
     async def _refuse(
