@@ -12,6 +12,11 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
+        ops.AddField(
+            model_name='Member',
+            name='email_confirmed_at',
+            field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
+        ),
         ops.CreateModel(
             name='OutboxMessage',
             fields=[
