@@ -15,6 +15,8 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from forum import renderer, seams
 from forum.db import tortoise_config
+from forum.mail.outbox import Deliverer
+from forum.mail.transport import make_transport
 from forum.realtime.broker import make_broker
 from forum.realtime.events import prune
 from forum.realtime.hub import Hub, SocketLimits
@@ -51,6 +53,10 @@ def create_app(settings: Settings, warm_renderer: bool = False) -> Starlette:
         ),
     )
     services.publish = broker.publish
+    deliverer = Deliverer(
+        make_transport(settings.email_url), settings.sender, settings.email_from_name
+    )
+    services.wake_mail = deliverer.poke
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -63,6 +69,7 @@ def create_app(settings: Settings, warm_renderer: bool = False) -> Starlette:
             gc.collect()  # so only what is alive now is frozen, not garbage
             gc.freeze()
             pruning = asyncio.create_task(_prune_forever(settings.event_retention_days))
+            deliverer.start()
             renderer.acquire()
             warming = (
                 asyncio.create_task(
@@ -81,6 +88,7 @@ def create_app(settings: Settings, warm_renderer: bool = False) -> Starlette:
                 pruning.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await pruning
+                await deliverer.stop()
                 await broker.stop()
                 await hub.stop()
                 await services.throttle.close()
@@ -98,6 +106,7 @@ def create_app(settings: Settings, warm_renderer: bool = False) -> Starlette:
     app.state.services = services
     app.state.hub = hub
     app.state.broker = broker
+    app.state.deliverer = deliverer
     return app
 
 

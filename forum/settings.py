@@ -55,10 +55,22 @@ class Settings:
     ws_replay_burst: int = 2000
     ws_replay_rate: float = 200.0
     ws_recheck_seconds: float = 5.0
+    # Outgoing mail (see forum.mail.transport): smtp://, smtps://, file:///folder or console.
+    # Unset: a `mail` folder beside a SQLite database, the console otherwise.
+    email_url: str = "console"
+    # The From address; unset: forum@ the base URL's host.
+    email_from: str = ""
+    email_from_name: str = "forum"
 
     @property
     def secure_cookies(self) -> bool:
         return self.base_url.startswith("https://")
+
+    @property
+    def sender(self) -> str:
+        from urllib.parse import urlsplit
+
+        return self.email_from or f"forum@{urlsplit(self.base_url).hostname or 'localhost'}"
 
     @property
     def is_postgres(self) -> bool:
@@ -74,8 +86,12 @@ class Settings:
         if signup not in ("invite", "approval", "open"):
             raise SettingsError("FORUM_SIGNUP must be one of invite, approval, open")
         secret = env.get("FORUM_SECRET_KEY") or secrets.token_urlsafe(32)
+        database_url = env.get("FORUM_DATABASE_URL", cls.database_url)
         return cls(
-            database_url=env.get("FORUM_DATABASE_URL", cls.database_url),
+            database_url=database_url,
+            email_url=_email_url(env, database_url),
+            email_from=env.get("FORUM_EMAIL_FROM", ""),
+            email_from_name=env.get("FORUM_EMAIL_FROM_NAME", cls.email_from_name),
             redis_url=env.get("FORUM_REDIS_URL") or None,
             secret_key=secret,
             base_url=env.get("FORUM_BASE_URL", cls.base_url).rstrip("/"),
@@ -119,6 +135,28 @@ def _rate(env: Mapping[str, str], name: str, default: str) -> str:
     except ValueError:
         raise SettingsError(f"{name} must be a rate like 12/minute") from None
     return value
+
+
+def _email_url(env: Mapping[str, str], database_url: str) -> str:
+    """FORUM_EMAIL_URL, checked; unset, a `mail` folder beside a SQLite database file."""
+    from pathlib import Path
+    from urllib.parse import urlsplit
+
+    raw = env.get("FORUM_EMAIL_URL", "").strip()
+    if not raw:
+        if database_url.startswith("sqlite://"):
+            path = database_url.split("://", 1)[1].split("?", 1)[0]
+            if path and path != ":memory:":
+                return "file://" + str(Path(path).resolve().parent / "mail")
+        return "console"
+    scheme = urlsplit(raw).scheme
+    if raw == "console" or (scheme == "file" and urlsplit(raw).path):
+        return raw
+    if scheme in ("smtp", "smtps") and urlsplit(raw).hostname:
+        return raw
+    raise SettingsError(
+        "FORUM_EMAIL_URL must be smtp://user:pass@host:port, smtps://..., file:///folder or console"
+    )
 
 
 def _proxies(env: Mapping[str, str]) -> str:

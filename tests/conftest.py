@@ -74,8 +74,15 @@ def database_url(tmp_path: Path, template_db: Path) -> str:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, base_url=BASE, secret_key="test", signup="invite")
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    # Mail goes to a folder of .eml files (see `mailbox`); tests of SMTP start an aiosmtpd sink.
+    return Settings(
+        database_url=database_url,
+        base_url=BASE,
+        secret_key="test",
+        signup="invite",
+        email_url=f"file://{tmp_path / 'mail'}",
+    )
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from forum.models.caucuses import Caucus, CaucusMembership
 from forum.models.channels import Channel
 from forum.models.events import Event
+from forum.models.mail import OutboxMessage
 from forum.models.members import ApiToken, Invite, Member, Session, SignInAddress
 from forum.models.moderation import Flag, ModerationAction, ReviewItem
 from forum.models.notifications import Notification
@@ -20,6 +21,7 @@ __all__ = [
     "Member",
     "ModerationAction",
     "Notification",
+    "OutboxMessage",
     "Post",
     "PostRevision",
     "ReadMarker",

@@ -16,6 +16,9 @@ class Member(Model):
     handle_key = fields.CharField(max_length=32, unique=True)
     display_name = fields.CharField(max_length=80)
     email = fields.CharField(max_length=254, null=True)
+    # Set when the member proved they read `email` (a confirmation link); no notification is
+    # mailed to an address that is not confirmed.
+    email_confirmed_at = fields.DatetimeField(null=True)
     password_hash = fields.CharField(max_length=255)
     role = fields.CharField(max_length=16, default="member")
     status = fields.CharField(max_length=16, default="active")

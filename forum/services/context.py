@@ -32,6 +32,9 @@ class Services:
     # Tells every process about committed events. Access changes need no call of their own:
     # they are events too (see forum.realtime.hub).
     publish: Publish = _drop
+    # Wakes this process's email deliverer after a commit that wrote to the outbox (other
+    # processes find the rows on their next look, within seconds).
+    wake_mail: Callable[[], None] = lambda: None
 
 
 @dataclass
