@@ -47,6 +47,11 @@ def _date(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%-d %B %Y") if moment else ""
 
 
+def _when(moment: datetime | None) -> str:
+    """The day and the hour, for logs: "2 December 2026, 20:41 UTC"."""
+    return moment.astimezone(UTC).strftime("%-d %B %Y, %H:%M UTC") if moment else ""
+
+
 def _plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n} {word if n == 1 else (many or word + 's')}"
 
@@ -64,6 +69,7 @@ def make_templates() -> Jinja2Templates:
     env.filters["ago"] = _ago
     env.filters["iso"] = _iso
     env.filters["date"] = _date
+    env.filters["when"] = _when
     env.globals["plural"] = _plural
     env.globals["can"] = policy.can
     env.globals["Action"] = Action
