@@ -37,6 +37,11 @@ async def assert_signed_in_as(client: httpx.AsyncClient, handle: str) -> None:
     assert f"Signed in as <strong>@{handle}</strong>" in page.text
 
 
+async def assert_not_signed_in(client: httpx.AsyncClient) -> None:
+    page = await client.get("/account")
+    assert page.status_code == 303 and page.headers["location"].startswith("/login")
+
+
 async def logout(client: httpx.AsyncClient) -> None:
     token = await csrf_token(client, "/account")
     response = await client.post("/logout", data={"csrf": token})
@@ -105,7 +110,10 @@ async def test_approval_signup_waits_for_an_admin(approval_settings: Settings) -
         assert response.status_code == 200
         assert "waiting for an admin" in response.text
         refused = await login(client, "dee")
-        assert refused.status_code == 400 and GENERIC in refused.text
+        # The right password: told why, not the generic failure.
+        assert refused.status_code == 403
+        assert "Your account is waiting for approval" in refused.text
+        await assert_not_signed_in(client)
         admin = await signed_in(app, "ada", "admin")
         listing = await admin.get("/admin/members?status=pending")
         assert "@dee" in listing.text
@@ -150,11 +158,13 @@ async def test_every_failed_login_reads_the_same(app: Starlette, client: httpx.A
     await make_member("pat", status="pending")
     await make_member("sue", status="suspended")
     answers = []
+    # A wrong password reads the same whoever the handle names: nothing tells who exists or
+    # who is pending or suspended (only the right password is told why it cannot sign in).
     for handle, password in (
         ("gus", "wrong password!"),
         ("nobody", PASSWORD),
-        ("pat", PASSWORD),
-        ("sue", PASSWORD),
+        ("pat", "wrong password!"),
+        ("sue", "wrong password!"),
     ):
         async with make_client(app, address=f"10.0.0.{len(answers) + 1}") as c:
             response = await login(c, handle, password)
@@ -261,7 +271,9 @@ async def test_suspension_ends_sessions_and_blocks_login(app: Starlette) -> None
     assert response.status_code == 303
     assert (await victim.get("/account")).status_code == 303
     refused = await login(victim, "ned")
-    assert refused.status_code == 400 and GENERIC in refused.text
+    assert refused.status_code == 403 and "Your account is suspended" in refused.text
+    assert "repeated harassment" in refused.text
+    assert (await victim.get("/account")).status_code == 303
     log = await admin.get("/admin/members?status=suspended")
     assert "repeated harassment" in log.text
 

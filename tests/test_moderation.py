@@ -290,3 +290,109 @@ async def test_suspended_member_appeals_once(app: Starlette) -> None:
         )
         assert again.status_code == 400 and "already appealed" in again.text
     assert "I was hacked" in (await admin.get("/review")).text
+
+
+async def _sign_in_page(client: httpx.AsyncClient, handle: str, password: str) -> httpx.Response:
+    from tests.conftest import csrf_token
+
+    token = await csrf_token(client, "/login")
+    return await client.post(
+        "/login", data={"csrf": token, "handle": handle, "password": password, "next": "/"}
+    )
+
+
+async def test_a_suspended_member_is_told_why_until_when_and_how_to_appeal(
+    app: Starlette,
+) -> None:
+    from tests.conftest import PASSWORD, csrf_token
+
+    admin = await signed_in(app, "ada", "admin")
+    await signed_in(app, "ned")
+    await post_form(
+        admin,
+        "/admin/members/ned/suspend",
+        {"reason": "Personal attacks in <the> budget thread", "days": "7"},
+        page="/admin/members",
+    )
+    async with make_client(app) as visitor:
+        page = await _sign_in_page(visitor, "ned", PASSWORD)
+        assert page.status_code == 403
+        assert "Your account is suspended" in page.text
+        assert "Personal attacks in &lt;the&gt; budget thread" in page.text
+        assert " UTC</time>" in page.text and "until" in page.text
+        assert "Why should the suspension be lifted?" in page.text
+        # Not signed in: the page only explains.
+        assert (await visitor.get("/account")).status_code == 303
+        # The appeal form on that page needs no password again: it carries a signed token.
+        token = page.text.split('name="token" value="', 1)[1].split('"', 1)[0]
+        csrf = await csrf_token(visitor, "/login")
+        appealed = await visitor.post(
+            "/appeal", data={"csrf": csrf, "token": token, "note": "It was a quote"}
+        )
+        assert appealed.status_code == 200 and "Your appeal is in the review queue" in appealed.text
+        # The form is gone once used: signing in again says when they appealed.
+        again = await _sign_in_page(visitor, "ned", PASSWORD)
+        assert "You appealed this suspension on" in again.text
+        assert "Why should the suspension be lifted?" not in again.text
+        # A forged or altered token proves nothing.
+        forged = await visitor.post(
+            "/appeal",
+            data={
+                "csrf": csrf,
+                "token": token[:-1] + ("0" if token[-1] != "0" else "1"),
+                "note": "x",
+            },
+        )
+        assert forged.status_code == 400 and "expired" in forged.text
+        # A wrong password still reads as any failed sign-in.
+        wrong = await _sign_in_page(visitor, "ned", "not the password")
+        assert wrong.status_code == 400 and "Your account is suspended" not in wrong.text
+    assert "It was a quote" in (await admin.get("/review")).text
+
+
+async def test_lifting_a_suspension_grants_its_appeal_and_a_new_one_may_be_appealed(
+    app: Starlette,
+) -> None:
+    from tests.conftest import PASSWORD
+
+    admin = await signed_in(app, "ada", "admin")
+    await signed_in(app, "ned")
+
+    async def appeal(visitor: httpx.AsyncClient, note: str) -> httpx.Response:
+        return await post_form(
+            visitor,
+            "/appeal",
+            {"handle": "ned", "password": PASSWORD, "note": note},
+            page="/appeal",
+        )
+
+    await post_form(admin, "/admin/members/ned/suspend", {"reason": "spam"}, page="/admin/members")
+    async with make_client(app) as visitor:
+        assert (await appeal(visitor, "first")).status_code == 200
+    lifted = await post_form(
+        admin, "/admin/members/ned/unsuspend", {"reason": "fair point"}, page="/admin/members"
+    )
+    assert lifted.status_code == 303
+    item = await ReviewItem.get(kind="appeal", note="first")
+    assert (item.status, item.resolution, item.resolution_reason) == (
+        "resolved",
+        "actioned",
+        "fair point",
+    )
+    assert "first" not in (await admin.get("/review")).text
+    async with make_client(app) as ned:
+        from tests.conftest import login
+
+        assert (await login(ned, "ned")).status_code == 303
+        assert (
+            "Your appeal was reviewed and acted on: fair point"
+            in (await ned.get("/notifications")).text
+        )
+    # A second suspension may be appealed again (once).
+    await post_form(
+        admin, "/admin/members/ned/suspend", {"reason": "spam again"}, page="/admin/members"
+    )
+    async with make_client(app) as visitor:
+        assert (await appeal(visitor, "second")).status_code == 200
+        twice = await appeal(visitor, "third")
+        assert twice.status_code == 400 and "already appealed" in twice.text

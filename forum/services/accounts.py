@@ -220,16 +220,29 @@ async def authenticate(ctx: Ctx, handle: str, password: str) -> Member:
     )
     if member is not None and ok:
         _lift_expired_suspension(member)
-    if member is None or not ok or member.status != "active":
+    if member is None or not ok:
         await throttle.hit(rate, "login-addr", ctx.address)
         if not known:
             await throttle.hit(rate, "login-handle", key)
         raise Invalid(GENERIC_LOGIN_ERROR, fields={"password": GENERIC_LOGIN_ERROR})
+    if member.status != "active":
+        # The password is right: they proved who they are, so they are told why they cannot
+        # come in (a suspension's reason and end, or an approval still waited for).
+        await member.save(update_fields=["password_hash", "status", "suspended_until"])
+        raise CannotSignIn(member)
     if new_hash:
         member.password_hash = new_hash
     await member.save(update_fields=["password_hash", "status", "suspended_until"])
     await _remember_address(member.id, place)
     return member
+
+
+class CannotSignIn(Invalid):
+    """The right password for an account that may not sign in now (suspended or pending)."""
+
+    def __init__(self, member: Member) -> None:
+        super().__init__(GENERIC_LOGIN_ERROR)
+        self.member = member
 
 
 def address_digest(secret: str, address: str) -> str:
@@ -498,7 +511,7 @@ async def suspend(ctx: Ctx, handle: str, reason: str, days: int | None) -> Membe
 
 
 async def unsuspend(ctx: Ctx, handle: str, reason: str) -> Member:
-    from forum.services import moderation_log
+    from forum.services import moderation, moderation_log
 
     policy.require(ctx.actor, Action.SUSPEND)
     member = await member_by_handle(handle)
@@ -517,5 +530,6 @@ async def unsuspend(ctx: Ctx, handle: str, reason: str) -> Member:
             conn, ctx, "unsuspend", reason, subject=member, label=f"@{member.handle}"
         )
         await moderation_log.record_in_caucuses(conn, ctx, "unsuspend", reason, member)
+        await moderation.close_suspension_appeals(tx, ctx, member.id, reason)
         await _access_changed(tx, member.id, "reinstated")
     return member

@@ -7,6 +7,9 @@ that caucus's conveners only; the policy's review scope keeps them from anyone e
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +17,7 @@ from tortoise.expressions import F
 
 from forum import limits, policy
 from forum.errors import Forbidden, Invalid, NotFound
-from forum.models import Channel, Flag, Member, Post, ReviewItem, Thread
+from forum.models import Channel, Flag, Member, ModerationAction, Post, ReviewItem, Thread
 from forum.models.moderation import FLAG_REASONS
 from forum.policy import Action
 from forum.realtime.events import Tx, unit_of_work
@@ -277,11 +280,13 @@ async def restore(ctx: Ctx, post_id: int, reason: str) -> Post:
             post_id=post.id,
             label=_post_label(post),
         )
-        appeals = await ReviewItem.filter(post_id=post.id, kind="appeal", status="open").using_db(
-            tx.conn
-        )
-        for item in appeals:
-            await _close_item(tx, ctx, item, "actioned", reason)
+        # Restoring settles the post's open items: its appeal is granted, its flags dismissed
+        # (the post stands), each flagger and the author told why.
+        items = await ReviewItem.filter(post_id=post.id, status="open").using_db(tx.conn)
+        for item in items:
+            await _close_item(
+                tx, ctx, item, "actioned" if item.kind == "appeal" else "dismissed", reason
+            )
         if post.author_id and post.author_id != ctx.actor.member_id:
             await notifications.notify(
                 tx,
@@ -312,18 +317,92 @@ async def appeal_post(ctx: Ctx, post_id: int, note: str) -> ReviewItem:
     )
 
 
+@dataclass(frozen=True)
+class Suspension:
+    """What a suspended member is told: why, since and until when, and whether they have
+    appealed this suspension yet (each suspension may be appealed once)."""
+
+    reason: str
+    since: datetime | None
+    until: datetime | None
+    appealed_at: datetime | None
+
+
+async def suspension_of(member: Member) -> Suspension:
+    since = await _suspended_since(member)
+    appeal = await _appeal_of_suspension(member, since)
+    return Suspension(
+        reason=member.suspension_reason or "",
+        since=since,
+        until=member.suspended_until,
+        appealed_at=appeal.created_at if appeal else None,
+    )
+
+
+async def _suspended_since(member: Member) -> datetime | None:
+    """When the current suspension began: the latest suspension in the log."""
+    act = (
+        await ModerationAction.filter(subject_id=member.id, action="suspend", caucus_id=None)
+        .order_by("-created_at")
+        .first()
+    )
+    return act.created_at if act else None
+
+
+async def _appeal_of_suspension(member: Member, since: datetime | None) -> ReviewItem | None:
+    query = ReviewItem.filter(subject_id=member.id, kind="appeal", post_id=None)
+    if since is not None:
+        query = query.filter(created_at__gte=since)
+    return await query.order_by("-created_at").first()
+
+
+APPEAL_TOKEN_SECONDS = 3600
+
+
+def appeal_token(secret: str, member_id: int, moment: datetime | None = None) -> str:
+    """A token the suspended page carries in its appeal form, so a member who has just given
+    their password need not give it again: their id and an expiry, signed with the secret."""
+    expires = int((moment or datetime.now(UTC)).timestamp()) + APPEAL_TOKEN_SECONDS
+    body = f"{member_id}.{expires}"
+    mac = hmac.new(secret.encode(), f"appeal:{body}".encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{body}.{mac}"
+
+
+def appeal_token_member(secret: str, token: str) -> int | None:
+    """The member id a valid, unexpired appeal token names; None otherwise."""
+    parts = token.split(".")
+    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or len(token) > 80:
+        return None
+    body = f"{parts[0]}.{parts[1]}"
+    mac = hmac.new(secret.encode(), f"appeal:{body}".encode(), hashlib.sha256).hexdigest()[:32]
+    if not hmac.compare_digest(mac, parts[2]):
+        return None
+    if int(parts[1]) < datetime.now(UTC).timestamp():
+        return None
+    return int(parts[0])
+
+
 async def appeal_suspension(ctx: Ctx, member: Member, note: str) -> ReviewItem:
-    """A suspended member may appeal once (they proved who they are with their password)."""
+    """A suspended member may appeal each suspension once (they proved who they are)."""
     note = note.strip()
     if not note:
         raise Invalid(fields={"note": "Say why the suspension should be lifted."})
     if member.status != "suspended":
         raise Invalid("This account is not suspended.")
-    if await ReviewItem.filter(subject_id=member.id, kind="appeal").exists():
+    if await _appeal_of_suspension(member, await _suspended_since(member)) is not None:
         raise Invalid("You have already appealed this suspension.")
     return await ReviewItem.create(
         kind="appeal", subject_id=member.id, note=note[: limits.MAX_NOTE]
     )
+
+
+async def close_suspension_appeals(tx: Tx, ctx: Ctx, member_id: int, reason: str) -> None:
+    """Lifting a suspension grants its open appeal (the member is told the reason)."""
+    items = await ReviewItem.filter(
+        subject_id=member_id, kind="appeal", post_id=None, status="open"
+    ).using_db(tx.conn)
+    for item in items:
+        await _close_item(tx, ctx, item, "actioned", reason)
 
 
 # ---- actions on threads --------------------------------------------------------------------

@@ -7,7 +7,7 @@ from starlette.responses import RedirectResponse, Response
 
 from forum import limits
 from forum.errors import Invalid, RateLimited
-from forum.models import ApiToken
+from forum.models import ApiToken, Member
 from forum.schemas.accounts import Login, NewPassword, Profile, SignUp
 from forum.schemas.parse import from_form, from_path
 from forum.schemas.tokens import TokenForm, TokenPath
@@ -75,6 +75,8 @@ async def login(request: Request) -> Response:
         return render(request, "login.html", context, status=400)
     try:
         member = await accounts.authenticate(ctx, data.handle, data.password)
+    except accounts.CannotSignIn as refused:
+        return await _cannot_sign_in(request, refused.member)
     except Invalid as exc:
         # One message for every failure, above the form: it tells nothing about which part.
         context = {"form": kept, "errors": {"form": exc.message}, "next": target}
@@ -90,6 +92,20 @@ async def login(request: Request) -> Response:
         return response
     token = await accounts.start_session(member, request.headers.get("user-agent", ""), ctx.session)
     return _signed_in(request, token, target)
+
+
+async def _cannot_sign_in(request: Request, member: Member) -> Response:
+    """The right password for a suspended or pending account: say why, and how to go on."""
+    from forum.services import moderation
+
+    suspension = await moderation.suspension_of(member) if member.status == "suspended" else None
+    token = moderation.appeal_token(_ctx(request).settings.secret_key, member.id)
+    return render(
+        request,
+        "cannot_sign_in.html",
+        {"member": member, "suspension": suspension, "token": token, "errors": {}},
+        status=403,
+    )
 
 
 @access("anyone")

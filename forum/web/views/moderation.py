@@ -7,6 +7,7 @@ from starlette.responses import RedirectResponse, Response
 
 from forum import policy
 from forum.errors import Invalid, NotFound
+from forum.models import Member
 from forum.models.moderation import FLAG_REASONS
 from forum.policy import Action
 from forum.schemas.moderation import Appeal, FlagPost, Resolve, ThreadAct, WithReason
@@ -237,25 +238,38 @@ async def warn(request: Request) -> Response:
 
 @rule("anyone")
 async def appeal_page(request: Request) -> Response:
-    return render(request, "appeal.html", {"form": {}, "errors": {}, "done": False})
+    return render(request, "appeal.html", {"form": {}, "errors": {}, "done": False, "token": ""})
 
 
 @rule("anyone")
 async def appeal(request: Request) -> Response:
-    """A suspended member proves who they are with their password and appeals once."""
+    """A suspended member appeals once per suspension. They prove who they are with their
+    password, or with the token the suspended sign-in page gave them moments ago."""
     ctx = _ctx(request)
     form = await read_form(request)
     generic = "That handle and password do not match a suspended account."
     await ctx.services.throttle.hit(ctx.settings.login_rate, "appeal", ctx.address)
-    try:
-        member = await accounts.member_by_handle(form["handle"]) if form["handle"] else None
-    except NotFound:
-        member = None
-    ok, _ = await ctx.services.hasher.verify(
-        form["password"][:1024], member.password_hash if member else None
-    )
-    context = {"form": {"handle": form["handle"], "note": form["note"]}, "done": False}
-    if member is None or not ok or member.status != "suspended":
+    member = None
+    token = form["token"]
+    if token:
+        member_id = moderation.appeal_token_member(ctx.settings.secret_key, token)
+        member = await Member.get_or_none(id=member_id) if member_id else None
+        generic = "This appeal form has expired: sign in again to appeal."
+    else:
+        try:
+            member = await accounts.member_by_handle(form["handle"]) if form["handle"] else None
+        except NotFound:
+            member = None
+        ok, _ = await ctx.services.hasher.verify(
+            form["password"][:1024], member.password_hash if member else None
+        )
+        member = member if ok else None
+    context = {
+        "form": {"handle": form["handle"], "note": form["note"]},
+        "done": False,
+        "token": token,
+    }
+    if member is None or member.status != "suspended":
         return render(request, "appeal.html", {**context, "errors": {"form": generic}}, status=400)
     try:
         await moderation.appeal_suspension(ctx, member, from_form(Appeal, form).note)
