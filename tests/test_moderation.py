@@ -396,3 +396,95 @@ async def test_lifting_a_suspension_grants_its_appeal_and_a_new_one_may_be_appea
         assert (await appeal(visitor, "second")).status_code == 200
         twice = await appeal(visitor, "third")
         assert twice.status_code == 400 and "already appealed" in twice.text
+
+
+async def test_each_act_is_confirmed_on_the_next_page_once(app: Starlette) -> None:
+    await channels.create_channel(None, "General", "general")
+    author = await signed_in(app, "amara")
+    flagger = await signed_in(app, "bo")
+    fran = await signed_in(app, "fran", "facilitator")
+    tid, pid = await thread_with_post(author)
+    # The reply itself: the thread page says it is posted, once.
+    page = await author.get(f"/p/{pid}", follow_redirects=True)
+    assert "Your reply is posted." in page.text
+    assert "Your reply is posted." not in (await author.get(f"/t/{tid}")).text
+
+    flagged = await post_form(
+        flagger, f"/p/{pid}/flag", {"reason": "spam", "note": ""}, page=f"/p/{pid}/flag"
+    )
+    page = await flagger.get(flagged.headers["location"], follow_redirects=True)
+    assert 'id="page-notice"' in page.text and "Your flag is in the review queue" in page.text
+
+    hidden = await post_form(
+        fran, f"/p/{pid}/hide", {"reason": "off topic"}, page=f"/p/{pid}/moderate"
+    )
+    page = await fran.get(hidden.headers["location"], follow_redirects=True)
+    assert "The post is hidden. Its author is told why" in page.text
+
+    appealed = await post_form(
+        author, f"/p/{pid}/appeal", {"note": "it was on topic"}, page=f"/p/{pid}/moderate"
+    )
+    page = await author.get(appealed.headers["location"], follow_redirects=True)
+    assert "Your appeal is in the review queue" in page.text
+    # The appeal form is gone once used.
+    moderate = await author.get(f"/p/{pid}/moderate")
+    assert "You appealed on" in moderate.text and "It is in the review queue" in moderate.text
+    assert "Send appeal" not in moderate.text
+
+
+async def test_an_unknown_notice_code_shows_nothing(app: Starlette) -> None:
+    await channels.create_channel(None, "General", "general")
+    author = await signed_in(app, "amara")
+    tid, _ = await thread_with_post(author)
+    author.cookies.set("forum_notice", "<script>alert(1)</script>")
+    page = await author.get(f"/t/{tid}")
+    assert page.status_code == 200 and 'id="page-notice"' not in page.text
+    assert "alert(1)" not in page.text
+
+
+async def test_the_thread_says_why_it_is_locked_and_slowed(app: Starlette) -> None:
+    await channels.create_channel(None, "General", "general")
+    author = await signed_in(app, "amara")
+    fran = await signed_in(app, "fran", "facilitator")
+    tid, _ = await thread_with_post(author)
+    for action, extra, reason in (
+        ("lock", {}, "Cooling off until the meeting"),
+        ("slow_mode", {"seconds": "600"}, "Too fast to read"),
+    ):
+        done = await post_form(
+            fran,
+            f"/t/{tid}/moderate",
+            {"action": action, "reason": reason, **extra},
+            page=f"/t/{tid}/moderate",
+        )
+        assert done.status_code == 303, done.text
+    page = (await author.get(f"/t/{tid}")).text
+    assert "Locked by @fran on" in page and "“Cooling off until the meeting”" in page
+    assert "Slow mode set by @fran on" in page and "“Too fast to read”" in page
+    await post_form(
+        fran,
+        f"/t/{tid}/moderate",
+        {"action": "unlock", "reason": "meeting over"},
+        page=f"/t/{tid}/moderate",
+    )
+    page = (await author.get(f"/t/{tid}")).text
+    assert "Locked by" not in page and "Slow mode set by @fran" in page
+
+
+async def test_a_new_nested_reply_opens_in_the_whole_thread(app: Starlette) -> None:
+    await channels.create_channel(None, "General", "general")
+    author = await signed_in(app, "amara")
+    tid, pid = await thread_with_post(author)
+    parent = pid
+    for depth in range(1, 4):
+        made = await post_form(
+            author,
+            f"/t/{tid}/posts",
+            {"body": f"an answer at depth {depth}", "parent_id": str(parent)},
+            page=f"/t/{tid}",
+        )
+        parent = int(made.headers["location"].rsplit("/", 1)[1])
+    where = await author.get(f"/p/{parent}")
+    assert where.headers["location"] == f"/t/{tid}#p{parent}"
+    page = await author.get(where.headers["location"])
+    assert "an answer at depth 3" in page.text and "Back to the whole thread" not in page.text

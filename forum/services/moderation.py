@@ -302,6 +302,11 @@ async def restore(ctx: Ctx, post_id: int, reason: str) -> Post:
     return post
 
 
+async def appeal_of_post(post: Post) -> ReviewItem | None:
+    """The appeal made against a post's hiding, if any (a post is appealed once)."""
+    return await ReviewItem.filter(post_id=post.id, kind="appeal").order_by("-created_at").first()
+
+
 async def appeal_post(ctx: Ctx, post_id: int, note: str) -> ReviewItem:
     """The author of a hidden post may appeal it once, with a note, into the review queue."""
     post = await access.post_for(ctx, post_id)

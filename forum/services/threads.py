@@ -17,7 +17,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from forum import policy
 from forum.db import sql_for
 from forum.errors import NotFound
-from forum.models import Caucus, Channel, Member, Post, Statement, Thread
+from forum.models import Caucus, Channel, Member, ModerationAction, Post, Statement, Thread
 from forum.models.threads import MAX_DEPTH, PATH_SEGMENT
 from forum.policy import Action
 from forum.services import access, notifications, post_rows
@@ -54,6 +54,8 @@ class ThreadPage:
     # The number (`seq`) of the last post this reader had seen: later numbers are new to them.
     last_read_seq: int = 0
     topics: list[tuple[str, int]] = field(default_factory=list)
+    # Why the thread is locked or slowed: the log entry that did it ("lock", "slow_mode").
+    notes: dict[str, ModerationAction] = field(default_factory=dict)
 
     @property
     def base_depth(self) -> int:
@@ -155,6 +157,7 @@ async def thread_page(
     if ctx.member is not None:
         topics.append((f"member:{ctx.member.id}", ctx.member.event_seq))
     return ThreadPage(
+        notes=await moderation_notes(thread),
         thread=thread,
         shared=shared,
         rows=shared.rows[:PAGE],
@@ -166,6 +169,26 @@ async def thread_page(
         last_read_seq=last_read,
         topics=topics,
     )
+
+
+async def moderation_notes(thread: Thread) -> dict[str, ModerationAction]:
+    """The acts behind a thread's standing state (locked, slow mode), for its page: one query,
+    and none for a thread that is neither."""
+    wanted = [
+        a for a, on in (("lock", thread.locked), ("slow_mode", thread.slow_mode_seconds)) if on
+    ]
+    if not wanted:
+        return {}
+    acts = (
+        await ModerationAction.filter(thread_id=thread.id, action__in=wanted)
+        .order_by("-created_at")
+        .limit(20)
+        .select_related("actor")
+    )
+    notes: dict[str, ModerationAction] = {}
+    for act in acts:
+        notes.setdefault(act.action, act)
+    return notes
 
 
 async def _load_thread(ctx: Ctx, thread_id: int) -> Thread:
@@ -182,16 +205,28 @@ async def _load_thread(ctx: Ctx, thread_id: int) -> Thread:
 
 
 async def permalink(ctx: Ctx, post_id: int) -> str:
-    """Where a post lives: its thread's page when it is in the first screen, otherwise the
-    page of its own branch."""
+    """Where a post lives: the page of the whole thread that shows it (so a new reply is seen
+    among the others, not alone), or, deeper than a thread page shows, its own branch."""
     post = await access.post_for(ctx, post_id)
     thread_id = post.thread_id
-    if post.depth == 0:
-        return f"/t/{thread_id}?around={post.path}#p{post.id}"
-    top = post.path[: len(post.path) - 4]
-    parent = await Post.filter(thread_id=thread_id, path=top).first()
-    anchor = parent.id if parent else post.id
-    return f"/t/{thread_id}/p/{anchor}#p{post.id}"
+    if post.depth <= VISIBLE_DEPTH:
+        shown_before = Post.filter(
+            thread_id=thread_id, depth__lte=VISIBLE_DEPTH, path__lt=post.path
+        )
+        pages_before = await shown_before.count() // PAGE
+        if pages_before == 0:
+            return f"/t/{thread_id}#p{post.id}"
+        # The page that shows the post starts after the last post of the page before it.
+        cursor = (
+            await shown_before.order_by("path")
+            .offset(pages_before * PAGE - 1)
+            .limit(1)
+            .values_list("path", flat=True)
+        )
+        return f"/t/{thread_id}?after={cursor[0]}#p{post.id}"
+    parent = post.path[: len(post.path) - PATH_SEGMENT]
+    anchor = await Post.filter(thread_id=thread_id, path=parent).first()
+    return f"/t/{thread_id}/p/{anchor.id if anchor else post.id}#p{post.id}"
 
 
 async def mark_read(

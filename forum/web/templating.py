@@ -15,6 +15,7 @@ from forum import limits, policy
 from forum.models import Post
 from forum.policy import Action, Actor
 from forum.services.threads import ThreadPage
+from forum.web import notices
 from forum.web.post_html import PostRenderer
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
@@ -95,6 +96,7 @@ def render(
         "path": request.url.path,
         "signup_mode": ctx.settings.signup,
         "topics": [],
+        "page_notice": None,
     }
     if context:
         values.update(context)
@@ -103,7 +105,19 @@ def render(
         mine = f"member:{ctx.member.id}"
         if all(t[0] != mine for t in values["topics"]):
             values["topics"] = [*values["topics"], (mine, ctx.member.event_seq)]
-    return TEMPLATES.TemplateResponse(request, name, values, status_code=status)
+    message, clear = notices.take(request)
+    if message and status < 400 and not values["page_notice"]:
+        values["page_notice"] = message
+    response = TEMPLATES.TemplateResponse(request, name, values, status_code=status)
+    if clear and status < 400:
+        response.delete_cookie(
+            notices.COOKIE,
+            path="/",
+            secure=ctx.settings.secure_cookies,
+            httponly=True,
+            samesite="lax",
+        )
+    return response
 
 
 def render_live_post(post: Post) -> str:

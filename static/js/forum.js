@@ -442,6 +442,23 @@
   }
 
   clearSentDraft();
+
+  /* ---------------------------------------------------------------- confirmations */
+
+  // After a form (posted, flagged, hidden...) the page carries a status message. Focus moves
+  // to it so a screen reader reads it, unless the page was opened at a post (a new reply):
+  // then focus goes to that post and the message is announced.
+  const notice = $("#page-notice");
+  if (notice) {
+    const target = location.hash ? document.getElementById(location.hash.slice(1)) : null;
+    if (target) {
+      if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+      target.focus({ preventScroll: false });
+      announce(notice.textContent.trim());
+    } else {
+      notice.focus();
+    }
+  }
   $$("form[data-draft]").forEach(draftForm);
   window.addEventListener("pageshow", () => {
     for (const b of $$("form[data-draft] button[disabled]")) b.disabled = false;

@@ -17,6 +17,7 @@ from forum.services.context import Ctx
 from forum.services.moderation import REASON_LABELS, THREAD_ACTIONS
 from forum.web.access import access as rule
 from forum.web.forms import read_form
+from forum.web.notices import confirm
 from forum.web.templating import render
 
 
@@ -73,7 +74,8 @@ async def flag(request: Request) -> Response:
         await moderation.flag(_ctx(request), _id(request, "post_id"), data.reason, data.note)
     except Invalid as exc:
         return await _flag_page(request, form, exc.fields or {"form": exc.message}, status=400)
-    return RedirectResponse(f"/p/{_id(request, 'post_id')}?flagged=1", status_code=303)
+    target = RedirectResponse(f"/p/{_id(request, 'post_id')}", status_code=303)
+    return confirm(target, "flagged", _ctx(request).settings)
 
 
 # ---- post actions ----------------------------------------------------------------------------
@@ -86,10 +88,11 @@ async def _post_page(
     form: dict[str, str] | None = None,
 ) -> Response:
     post = await moderation.post_for_moderation(_ctx(request), _id(request, "post_id"))
+    appeal = await moderation.appeal_of_post(post)
     return render(
         request,
         "moderate_post.html",
-        {"post": post, "errors": errors or {}, "form": form or {}},
+        {"post": post, "appeal": appeal, "errors": errors or {}, "form": form or {}},
         status=status,
     )
 
@@ -116,7 +119,8 @@ async def post_action(request: Request) -> Response:
             raise NotFound()
     except Invalid as exc:
         return await _post_page(request, exc.fields or {"form": exc.message}, 400, form)
-    return RedirectResponse(f"/p/{post_id}", status_code=303)
+    done = {"hide": "hidden", "restore": "restored", "appeal": "appealed"}[verb]
+    return confirm(RedirectResponse(f"/p/{post_id}", status_code=303), done, ctx.settings)
 
 
 # ---- thread actions --------------------------------------------------------------------------
@@ -164,7 +168,8 @@ async def thread_action(request: Request) -> Response:
         )
     except Invalid as exc:
         return await _thread_page(request, exc.fields or {"form": exc.message}, 400, form)
-    return RedirectResponse(f"/t/{thread_id}", status_code=303)
+    target = RedirectResponse(f"/t/{thread_id}", status_code=303)
+    return confirm(target, "thread-acted", _ctx(request).settings)
 
 
 # ---- the review queue ------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from forum.services import access, caucuses, channels, posting, statements, thre
 from forum.services.context import Ctx
 from forum.web.access import access as rule
 from forum.web.forms import read_form
+from forum.web.notices import confirm
 from forum.web.templating import render, render_thread_page
 
 
@@ -95,7 +96,7 @@ async def create_thread(request: Request) -> Response:
     except (Invalid, RateLimited) as exc:
         channel = await access.channel_by_slug(ctx, slug)
         return _form_error(request, "new_thread.html", {"channel": channel}, form, exc)
-    return RedirectResponse(f"/t/{thread.id}", status_code=303)
+    return confirm(RedirectResponse(f"/t/{thread.id}", status_code=303), "started", ctx.settings)
 
 
 def _form_error(
@@ -177,7 +178,7 @@ async def create_reply(request: Request) -> Response:
     except (Invalid, RateLimited) as error:
         exc = error
     else:
-        return RedirectResponse(f"/p/{post.id}", status_code=303)
+        return confirm(RedirectResponse(f"/p/{post.id}", status_code=303), "posted", ctx.settings)
     thread = await access.thread_for(ctx, thread_id)
     parent = None
     if parent_id is not None:
@@ -209,7 +210,7 @@ async def update_post(request: Request) -> Response:
     except (Invalid, RateLimited) as exc:
         post = await access.post_for(ctx, post_id)
         return _form_error(request, "edit_post.html", {"post": post}, form, exc)
-    return RedirectResponse(f"/p/{post.id}", status_code=303)
+    return confirm(RedirectResponse(f"/p/{post.id}", status_code=303), "edited", ctx.settings)
 
 
 @rule("policy")

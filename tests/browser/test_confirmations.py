@@ -1,0 +1,39 @@
+"""After a form, the next page says what happened, and a screen reader hears it."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.browser.conftest import sign_in, sign_out
+from tests.servers import AppProcess
+
+pytestmark = pytest.mark.browser
+
+
+async def test_a_reply_and_a_flag_are_confirmed_where_focus_lands(
+    live_server: AppProcess, page: Page
+) -> None:
+    await sign_in(page, live_server, "amara")
+    await page.goto(live_server.url + live_server.thread)
+    await page.get_by_label("Your reply").fill("A reply to be confirmed")
+    await page.get_by_role("button", name="Post reply").click()
+    notice = page.locator("#page-notice")
+    await expect(notice).to_have_text("Your reply is posted.")
+    # The page opened at the new post: focus is on it, and the message is spoken.
+    new_post = page.locator("article", has_text="A reply to be confirmed")
+    post_id = await page.evaluate("location.hash.slice(1)")
+    assert await page.evaluate("document.activeElement.id") == post_id
+    await expect(new_post).to_be_visible()
+    await expect(page.locator("#live-announcer")).to_contain_text("Your reply is posted.")
+    # Reloading does not say it again.
+    await page.reload()
+    await expect(page.locator("#page-notice")).to_have_count(0)
+
+    # Another member flags it: focus moves to the confirmation itself.
+    await sign_out(page)
+    await sign_in(page, live_server, "bo")
+    await page.goto(live_server.url + f"/p/{post_id.removeprefix('p')}/flag")
+    await page.get_by_label("Spam").check()
+    await page.get_by_role("button", name="Send flag").click()
+    await expect(page.locator("#page-notice")).to_contain_text("Your flag is in the review queue")
