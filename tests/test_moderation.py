@@ -488,3 +488,57 @@ async def test_a_new_nested_reply_opens_in_the_whole_thread(app: Starlette) -> N
     assert where.headers["location"] == f"/t/{tid}#p{parent}"
     page = await author.get(where.headers["location"])
     assert "an answer at depth 3" in page.text and "Back to the whole thread" not in page.text
+
+
+def _review_badge(page: str) -> str:
+    """The header's review count as a reviewer sees it ("" when hidden)."""
+    link = page.split('class="review-link"', 1)[1].split("</a>", 1)[0]
+    badge = link.split('data-review-open="', 1)[1]
+    return (
+        "" if " hidden>" in badge.split("</span>", 1)[0] else badge.split(">", 1)[1].split("<")[0]
+    )
+
+
+async def test_reviewers_see_how_many_items_wait_and_are_told_live(app: Starlette) -> None:
+    from forum.models import Event, Member
+
+    await channels.create_channel(None, "General", "general")
+    amara = await signed_in(app, "amara")
+    bo = await signed_in(app, "bo")
+    fran = await signed_in(app, "fran", "facilitator")
+    _tid, pid = await thread_with_post(amara)
+    assert _review_badge((await fran.get("/")).text) == ""
+    await post_form(bo, f"/p/{pid}/flag", {"reason": "spam"})
+    assert _review_badge((await fran.get("/")).text) == "1"
+    assert 'aria-label="Review, 1 open"' in (await fran.get("/")).text
+    # Members see no review link at all.
+    assert 'class="review-link"' not in (await bo.get("/")).text
+
+    fran_id = (await Member.get(handle="fran")).id
+    told = await Event.filter(topic=f"member:{fran_id}", kind="review.changed").order_by("seq")
+    assert [e.payload["review_open"] for e in told] == [1]
+
+    # A caucus's flag counts for its conveners only: the facilitator's count does not move.
+    founded = await post_form(
+        amara,
+        "/caucuses",
+        {"name": "Disabled Members", "listed": "0", "join_policy": "invite"},
+        page="/caucuses",
+    )
+    slug = founded.headers["location"].rsplit("/", 1)[1]
+    await post_form(amara, f"/caucuses/{slug}/invite", {"handle": "bo"})
+    await post_form(bo, f"/caucuses/{slug}/accept", {})
+    _ctid, cpid = await thread_with_post(bo, "a caucus post", slug=f"{slug}-talk")
+    await post_form(amara, f"/p/{cpid}/flag", {"reason": "spam"})
+    assert _review_badge((await fran.get("/")).text) == "1"
+    assert _review_badge((await amara.get("/")).text) == "1"
+    amara_id = (await Member.get(handle="amara")).id
+    told_amara = await Event.filter(topic=f"member:{amara_id}", kind="review.changed")
+    assert [e.payload["review_open"] for e in told_amara] == [1]
+    assert await Event.filter(topic=f"member:{fran_id}", kind="review.changed").count() == 1
+
+    # Resolving the open item brings the facilitator's count back to none, live too.
+    await post_form(fran, f"/p/{pid}/hide", {"reason": "spam"}, page=f"/p/{pid}/moderate")
+    assert _review_badge((await fran.get("/")).text) == ""
+    told = await Event.filter(topic=f"member:{fran_id}", kind="review.changed").order_by("seq")
+    assert [e.payload["review_open"] for e in told] == [1, 0]

@@ -46,6 +46,19 @@ def review_scope(actor: Actor) -> Q:
     return parts
 
 
+def reviewers(caucus_id: int | None) -> Q:
+    """Members who review a queue's items (a filter on Member): facilitators and admins for
+    the open channels, the caucus's active conveners for a caucus's."""
+    if caucus_id is not None:
+        return Q(
+            status="active",
+            seats__caucus_id=caucus_id,
+            seats__role="convener",
+            seats__status="active",
+        )
+    return Q(status="active", role__in=("facilitator", "admin"))
+
+
 def can_review_item(actor: Actor, item: ReviewItem) -> bool:
     """As `review_scope`, for one item."""
     if item.caucus_id is not None:

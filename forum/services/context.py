@@ -53,6 +53,8 @@ class Ctx:
     token_id: int | None = None
     # The double-submit CSRF value for visitors without a session (sign-in and sign-up forms).
     anon_csrf: str = ""
+    # Open review items this actor may review (pages of reviewers only; None elsewhere).
+    review_open: int | None = None
 
     @property
     def settings(self) -> Settings:

@@ -19,7 +19,7 @@ from forum import limits, policy
 from forum.errors import Forbidden, Invalid, NotFound
 from forum.models import Channel, Flag, Member, ModerationAction, Post, ReviewItem, Thread
 from forum.models.moderation import FLAG_REASONS
-from forum.policy import Action
+from forum.policy import Action, Actor
 from forum.realtime.events import Tx, unit_of_work
 from forum.services import access, moderation_log, notifications, search_index
 from forum.services.context import Ctx
@@ -75,6 +75,7 @@ async def flag(ctx: Ctx, post_id: int, reason: str, note: str = "") -> ReviewIte
             item = await ReviewItem.create(
                 kind="flag", post_id=post.id, caucus_id=_caucus_of(thread), using_db=tx.conn
             )
+            await _review_changed(tx, item.caucus_id)
         elif (
             await Flag.filter(item_id=item.id, reporter_id=ctx.actor.member_id)
             .using_db(tx.conn)
@@ -91,6 +92,27 @@ async def flag(ctx: Ctx, post_id: int, reason: str, note: str = "") -> ReviewIte
         )
         await ReviewItem.filter(id=item.id).using_db(tx.conn).update(flag_count=F("flag_count") + 1)
     return item
+
+
+async def open_count(actor: Actor) -> int | None:
+    """How many open review items wait for this actor; None for one who reviews nothing."""
+    if not policy.can(actor, Action.REVIEW):
+        return None
+    return await ReviewItem.filter(policy.review_scope(actor), status="open").count()
+
+
+async def _review_changed(tx: Tx, caucus_id: int | None) -> None:
+    """Tell each reviewer of an item's queue (site moderators, or the caucus's conveners) how
+    many open items now wait for them, on their own topic: the header count follows live."""
+    reviewers = await Member.filter(policy.moderation.reviewers(caucus_id)).using_db(tx.conn)
+    actors = await notifications.actors_for(reviewers)
+    for member_id, actor in actors.items():
+        count = (
+            await ReviewItem.filter(policy.review_scope(actor), status="open")
+            .using_db(tx.conn)
+            .count()
+        )
+        await tx.emit("member", member_id, "review.changed", {"review_open": count})
 
 
 async def queue(ctx: Ctx, status: str = "open") -> list[ReviewItem]:
@@ -160,6 +182,7 @@ async def _close_item(tx: Tx, ctx: Ctx, item: ReviewItem, resolution: str, reaso
     item.resolved_by_id = ctx.actor.member_id
     item.resolved_at = datetime.now(UTC)
     await item.save(using_db=tx.conn)
+    await _review_changed(tx, item.caucus_id)
     outcome = "acted on" if resolution == "actioned" else "dismissed"
     if item.kind == "flag":
         reporters = (
@@ -317,9 +340,16 @@ async def appeal_post(ctx: Ctx, post_id: int, note: str) -> ReviewItem:
     if await ReviewItem.filter(post_id=post.id, kind="appeal").exists():
         raise Invalid("You have already appealed this post.")
     thread: Thread = post.thread
-    return await ReviewItem.create(
-        kind="appeal", post_id=post.id, note=note[: limits.MAX_NOTE], caucus_id=_caucus_of(thread)
-    )
+    async with unit_of_work(ctx.services.publish) as tx:
+        item = await ReviewItem.create(
+            kind="appeal",
+            post_id=post.id,
+            note=note[: limits.MAX_NOTE],
+            caucus_id=_caucus_of(thread),
+            using_db=tx.conn,
+        )
+        await _review_changed(tx, item.caucus_id)
+    return item
 
 
 @dataclass(frozen=True)
@@ -396,9 +426,12 @@ async def appeal_suspension(ctx: Ctx, member: Member, note: str) -> ReviewItem:
         raise Invalid("This account is not suspended.")
     if await _appeal_of_suspension(member, await _suspended_since(member)) is not None:
         raise Invalid("You have already appealed this suspension.")
-    return await ReviewItem.create(
-        kind="appeal", subject_id=member.id, note=note[: limits.MAX_NOTE]
-    )
+    async with unit_of_work(ctx.services.publish) as tx:
+        item = await ReviewItem.create(
+            kind="appeal", subject_id=member.id, note=note[: limits.MAX_NOTE], using_db=tx.conn
+        )
+        await _review_changed(tx, None)
+    return item
 
 
 async def close_suspension_appeals(tx: Tx, ctx: Ctx, member_id: int, reason: str) -> None:

@@ -184,6 +184,11 @@ class ForumMiddleware:
                 ctx.session = session
                 ctx.member = session.member
                 ctx.actor = await accounts.load_actor(ctx.member)
+                if is_http and scope["method"] == "GET" and not scope["path"].startswith("/api/"):
+                    # Pages show reviewers how many items wait for them (one count query).
+                    from forum.services import moderation
+
+                    ctx.review_open = await moderation.open_count(ctx.actor)
             elif is_http:
                 ctx.anon_csrf = "" if csrf_name in repeated else cookies.get(csrf_name, "")[:64]
                 if not ctx.anon_csrf:

@@ -257,6 +257,19 @@
     if (link) link.setAttribute("aria-label", n > 0 ? `Notifications, ${n} unread` : "Notifications");
   }
 
+  function setReviewOpen(open) {
+    const n = Number(open);
+    const badge = $("header.site .badge[data-review-open]");
+    if (!badge || !Number.isFinite(n)) return;
+    const before = Number(badge.dataset.reviewOpen || 0);
+    badge.dataset.reviewOpen = String(n);
+    badge.textContent = String(n);
+    badge.hidden = n <= 0;
+    const link = badge.closest("a");
+    if (link) link.setAttribute("aria-label", n > 0 ? `Review, ${n} open` : "Review");
+    if (n > before) announce(n === 1 ? "1 item waits for review" : `${n} items wait for review`);
+  }
+
   function apply(event) {
     const data = event.data || {};
     const kind = event.kind || "";
@@ -269,6 +282,7 @@
       if (kind === "thread.created" || kind === "thread.activity") channelActivity(data);
     } else if (scope === "member") {
       if (data.unread != null) setUnread(data.unread); // notification.created and friends
+      if (kind === "review.changed") setReviewOpen(data.review_open);
     }
   }
 

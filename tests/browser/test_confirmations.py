@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Browser, Page, expect
 
-from tests.browser.conftest import sign_in, sign_out
+from tests.browser.conftest import new_page, sign_in, sign_out
 from tests.servers import AppProcess
 
 pytestmark = pytest.mark.browser
@@ -37,3 +37,30 @@ async def test_a_reply_and_a_flag_are_confirmed_where_focus_lands(
     await page.get_by_label("Spam").check()
     await page.get_by_role("button", name="Send flag").click()
     await expect(page.locator("#page-notice")).to_contain_text("Your flag is in the review queue")
+
+
+async def test_the_review_count_in_the_header_follows_live(
+    live_server: AppProcess, browser: Browser
+) -> None:
+    fran = await new_page(browser)
+    await sign_in(fran, live_server, "fran")
+    await fran.goto(live_server.url + "/channels")
+    badge = fran.locator("header.site .badge[data-review-open]")
+    await expect(badge).to_be_hidden()
+
+    bo = await new_page(browser)
+    await sign_in(bo, live_server, "bo")
+    await bo.goto(live_server.url + live_server.thread)
+    await bo.get_by_label("Your reply").fill("Something to flag")
+    await bo.get_by_role("button", name="Post reply").click()
+    post_id = (await bo.evaluate("location.hash.slice(1)")).removeprefix("p")
+    amara = await new_page(browser)
+    await sign_in(amara, live_server, "amara")
+    await amara.goto(live_server.url + f"/p/{post_id}/flag")
+    await amara.get_by_label("Spam").check()
+    await amara.get_by_role("button", name="Send flag").click()
+
+    await expect(badge).to_have_text("1")
+    await expect(badge).to_be_visible()
+    await expect(fran.get_by_role("link", name="Review, 1 open")).to_be_visible()
+    await expect(fran.locator("#live-announcer")).to_contain_text("1 item waits for review")
