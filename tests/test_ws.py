@@ -280,7 +280,8 @@ def test_suspension_ends_an_open_socket(client: TestClient) -> None:
         with pytest.raises(WebSocketDisconnect) as ended:
             for _ in range(5):
                 ws.receive_json()
-        assert ended.value.code == 4001
+        # 4003: the page sends the member to sign in, where they are told why.
+        assert ended.value.code == 4003
 
 
 # ---- the hub's delivery, without a server: eager sends, a slow socket, the heartbeat ----------

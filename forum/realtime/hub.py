@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from forum import policy, seams
-from forum.models import Channel, Event, Post, Thread
+from forum.models import Channel, Event, Member, Post, Thread
 from forum.policy import Actor
 from forum.realtime.events import parse_topic
 
@@ -620,11 +620,16 @@ class Hub:
                     for client in by_session[session_id]:
                         await self._end(client)
 
-    async def _end(self, client: Client) -> None:
+    async def _end(self, client: Client, suspended: bool = False) -> None:
+        """Close a socket whose session ended: 4003 when its member was suspended (the page
+        sends them to sign in, where they are told why), 4001 otherwise."""
         if client.closed:
             return
         self.remove(client)
-        await client.close(4001, "session ended")
+        if suspended:
+            await client.close(4003, "suspended")
+        else:
+            await client.close(4001, "session ended")
 
     async def readers_changed(self, parsed: tuple[str, int]) -> None:
         """A thread moved (or a channel's readers changed): ask the policy again for every
@@ -663,7 +668,8 @@ class Hub:
             if client.closed:
                 continue
             if actor is None:
-                await self._end(client)
+                suspended = await Member.filter(id=member_id, status="suspended").exists()
+                await self._end(client, suspended)
                 continue
             await self.set_actor(client, actor)
 

@@ -347,6 +347,10 @@
       socket = null;
       if (pageGone) return;
       if (e.code === 4001) return reload(); // the session ended: the page shows someone else
+      if (e.code === 4003) { // suspended: signing in tells them why, until when, how to appeal
+        location.assign(`/login?ended=suspended&next=${encodeURIComponent(here())}`);
+        return;
+      }
       showOffline(true);
       if (!held) retry();
     });

@@ -64,3 +64,32 @@ async def test_the_review_count_in_the_header_follows_live(
     await expect(badge).to_be_visible()
     await expect(fran.get_by_role("link", name="Review, 1 open")).to_be_visible()
     await expect(fran.locator("#live-announcer")).to_contain_text("1 item waits for review")
+
+
+async def test_a_member_suspended_with_a_page_open_is_told_why(
+    live_server: AppProcess, browser: Browser
+) -> None:
+    bo = await new_page(browser)
+    await sign_in(bo, live_server, "bo")
+    await bo.goto(live_server.url + live_server.thread)
+    admin = await new_page(browser)
+    await sign_in(admin, live_server, "admin")
+    await admin.goto(live_server.url + "/admin/members")
+    row = admin.locator("tr", has_text="@bo")
+    await row.locator("summary", has_text="Suspend…").click()
+    await row.get_by_label("Reason (shown to the member and in the log)").fill(
+        "Insults in the budget thread"
+    )
+    await row.get_by_label("Days (empty: until lifted)").fill("3")
+    await row.get_by_role("button", name="Suspend @bo").click()
+
+    # Bo's open page closes and sends them to sign in, which says what happened.
+    await expect(bo.locator(".notice")).to_contain_text("your account was suspended")
+    await bo.get_by_label("Handle").fill("bo")
+    await bo.get_by_label("Password").fill("demo-password-1")
+    await bo.get_by_role("button", name="Sign in").click()
+    await expect(bo.get_by_role("heading", level=1)).to_have_text("Your account is suspended")
+    await expect(bo.locator("blockquote.reason")).to_have_text("Insults in the budget thread")
+    await bo.get_by_label("Why should the suspension be lifted?").fill("I apologise")
+    await bo.get_by_role("button", name="Send appeal").click()
+    await expect(bo.get_by_role("status")).to_contain_text("Your appeal is in the review queue")
