@@ -133,3 +133,49 @@ async def test_admin_archives_a_listed_caucus_and_its_members_read_why(app: Star
     assert refused.status_code == 403
     async with make_client(app) as anonymous:
         assert (await anonymous.get(f"/caucuses/{slug}")).status_code in (303, 404)
+
+
+async def test_every_page_and_composer_in_a_caucus_says_it_is_private(app: Starlette) -> None:
+    from forum.services import channels
+
+    await channels.create_channel(None, "General", "general")
+    amara = await signed_in(app, "amara")
+    slug = await found(amara, "Survivors' Caucus", listed=False, join_policy="invite")
+    talk = f"{slug}-talk"
+    made = await post_form(
+        amara,
+        f"/c/{talk}/threads",
+        {"title": "Plans", "body": "First words"},
+        page=f"/c/{talk}/new",
+    )
+    thread_path = made.headers["location"]
+    tid = thread_path.rsplit("/", 1)[1]
+    replied = await post_form(amara, f"/t/{tid}/posts", {"body": "A reply"}, page=thread_path)
+    pid = replied.headers["location"].rsplit("/", 1)[1]
+    marker = "<strong>Private to Survivors&#39; Caucus</strong>"
+    for path in (
+        f"/caucuses/{slug}",
+        f"/c/{talk}",
+        f"/c/{talk}/new",
+        thread_path,
+        f"/t/{tid}/reply?to={pid}",
+        f"/p/{pid}/edit",
+        f"/caucuses/{slug}/log",
+    ):
+        page = await amara.get(path)
+        assert page.status_code == 200, path
+        assert marker in page.text, f"{path} does not say it is private"
+    thread_page = (await amara.get(thread_path)).text
+    # The composer on the thread page carries it too, and the breadcrumb names the caucus once.
+    reply_box = thread_page.split('id="reply-h"', 1)[1]
+    assert marker in reply_box.split("</form>", 1)[0]
+    crumbs = thread_page.split('aria-label="Breadcrumb"', 1)[1].split("</nav>", 1)[0]
+    assert crumbs.count("Survivors&#39; Caucus") == 1
+
+    # Open pages carry no such marker; the home list tags the caucus thread for its member.
+    opened = await post_form(
+        amara, "/c/general/threads", {"title": "Open", "body": "Open words"}, page="/c/general/new"
+    )
+    open_page = await amara.get(opened.headers["location"])
+    assert "Private to" not in open_page.text
+    assert "Open to every member of the organisation." in (await amara.get("/c/general/new")).text

@@ -19,7 +19,9 @@ def _valid_id(value: int) -> bool:
 
 
 async def channel_by_slug(ctx: Ctx, slug: str) -> Channel:
-    channel = await Channel.get_or_none(slug=slug[:80]) if slug else None
+    channel = None
+    if slug:
+        channel = await Channel.filter(slug=slug[:80]).select_related("caucus").first()
     if channel is None or not policy.can(ctx.actor, Action.READ, channel):
         raise NotFound()
     return channel
@@ -28,7 +30,7 @@ async def channel_by_slug(ctx: Ctx, slug: str) -> Channel:
 async def thread_for(ctx: Ctx, thread_id: int, *, with_statement: bool = False) -> Thread:
     if not _valid_id(thread_id):
         raise NotFound()
-    related = ["channel", "statement"] if with_statement else ["channel"]
+    related = ["channel__caucus", "statement"] if with_statement else ["channel__caucus"]
     thread = await Thread.filter(id=thread_id).select_related(*related).first()
     if thread is None or not policy.can(ctx.actor, Action.READ, thread):
         raise NotFound()
@@ -38,7 +40,7 @@ async def thread_for(ctx: Ctx, thread_id: int, *, with_statement: bool = False) 
 async def post_for(ctx: Ctx, post_id: int) -> Post:
     if not _valid_id(post_id):
         raise NotFound()
-    post = await Post.filter(id=post_id).select_related("thread__channel", "author").first()
+    post = await Post.filter(id=post_id).select_related("thread__channel__caucus", "author").first()
     if post is None or not policy.can(ctx.actor, Action.READ, post):
         raise NotFound()
     return post

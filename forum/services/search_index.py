@@ -60,6 +60,8 @@ class Hit:
     author_handle: str | None
     created_at: Any
     snippet_html: str
+    # In a caucus the searcher sits in: the result says it is private.
+    in_caucus: bool = False
 
     @property
     def url(self) -> str:
@@ -118,7 +120,7 @@ async def search(q: str, scope: ChannelScope, page: int = 1) -> tuple[list[Hit],
         sql = f"""
             SELECT p.id AS post_id, t.id AS thread_id, t.title AS thread_title,
                    c.name AS channel_name, c.slug AS channel_slug, m.handle AS author_handle,
-                   p.created_at AS created_at,
+                   c.caucus_id IS NOT NULL AS in_caucus, p.created_at AS created_at,
                    ts_headline('english', p.body, query,
                                'StartSel=' || chr(2) || ', StopSel=' || chr(3) ||
                                ', MaxWords=30, MinWords=10') AS snippet,
@@ -145,7 +147,7 @@ async def search(q: str, scope: ChannelScope, page: int = 1) -> tuple[list[Hit],
         sql = f"""
             SELECT p.id AS post_id, t.id AS thread_id, t.title AS thread_title,
                    c.name AS channel_name, c.slug AS channel_slug, m.handle AS author_handle,
-                   p.created_at AS created_at,
+                   c.caucus_id IS NOT NULL AS in_caucus, p.created_at AS created_at,
                    snippet(post_fts, 1, char(2), char(3), '…', 24) AS snippet
             FROM post_fts
             JOIN post p ON p.id = post_fts.rowid
@@ -167,6 +169,7 @@ async def search(q: str, scope: ChannelScope, page: int = 1) -> tuple[list[Hit],
             author_handle=r["author_handle"],
             created_at=_when(r["created_at"]),
             snippet_html=_snippet(r["snippet"]),
+            in_caucus=bool(r["in_caucus"]),
         )
         for r in rows[:PAGE]
     ]
