@@ -453,3 +453,29 @@ async def test_published_statements_render_exactly_as_on_the_event_loop(
         stored = await Statement.get(id=published.statement.id)
         assert stored.html == render_markdown(changed.body)
         assert stored.html.endswith("<p>Amended: see <em>the minutes</em>.</p>\n")
+
+
+def test_iso_statement_marks_the_link_the_scrape_lost(iso_statement: StatementData) -> None:
+    # "…can be found here." sat on a link in the page; the text keeps the words only.
+    assert (
+        "sexual violence can be found here *(the link was not kept in this copy)*."
+        in iso_statement.body
+    )
+    assert iso_statement.body.count("the link was not kept") == 1
+
+
+def test_lost_links_are_marked_only_in_plain_text(tmp_path: Path) -> None:
+    from forum.importers.cleanup import LOST_LINK_NOTE
+
+    text = tmp_path / "s.txt"
+    text.write_text(
+        "Title\n\nThe minutes are available here. Click here, or read more here!\n\n"
+        "Here we are; nowhere here is a link.",
+        encoding="utf-8",
+    )
+    body = only(parse_path(text)).body
+    assert body.count(LOST_LINK_NOTE.strip()) == 3
+    assert "nowhere here is a link." in body
+    markdown = tmp_path / "s.md"
+    markdown.write_text("Title\n\nThe minutes are [available here](https://example.org).")
+    assert LOST_LINK_NOTE.strip() not in only(parse_path(markdown)).body

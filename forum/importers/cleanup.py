@@ -169,6 +169,25 @@ def repair_glued_paragraphs(paragraph: str) -> list[str]:
     return split_paragraphs(_GLUED.sub(split, paragraph))
 
 
+# --- links lost in a scrape -------------------------------------------------------------------
+
+# "Our guidelines can be found here." in a page's text once sat on a link; plain text keeps the
+# words and loses the address. Such a sentence is marked, so a reader knows a link was there
+# rather than hunting for one (the statement's "original" link leads to it).
+_LOST_LINK = re.compile(
+    r"\b(?:(?:can|may|could)\s+be\s+(?:found|read|seen|downloaded|accessed)|"
+    r"(?:is|are)\s+(?:available|published)|click|read\s+(?:it|more|them)|see\s+(?:it|them))"
+    r"\s+here(?=[.,;:!?)]|$)",
+    re.IGNORECASE,
+)
+LOST_LINK_NOTE = " *(the link was not kept in this copy)*"
+
+
+def mark_lost_links(escaped_paragraph: str) -> str:
+    """Mark, in an escaped plain-text paragraph, each "found here" whose link was lost."""
+    return _LOST_LINK.sub(lambda m: m.group(0) + LOST_LINK_NOTE, escaped_paragraph)
+
+
 # --- markdown escaping of plain text ----------------------------------------------------------
 
 # Bare URLs become autolinks (<https://...>): their content is never read as markdown, and the

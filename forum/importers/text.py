@@ -10,6 +10,7 @@ from forum.importers.cleanup import (
     collapse_whitespace,
     escape_markdown,
     is_setext_underline,
+    mark_lost_links,
     normalise_text,
     repair_glued_paragraphs,
     split_paragraphs,
@@ -106,7 +107,10 @@ def parse_text(data: bytes, *, name: str, default_author: str | None = None) -> 
         repaired: list[str] = []
         for paragraph in paragraphs:
             repaired.extend(repair_glued_paragraphs(paragraph))
-        paragraphs = [escape_markdown(paragraph) for paragraph in drop_repeated_leads(repaired)]
+        paragraphs = [
+            mark_lost_links(escape_markdown(paragraph))
+            for paragraph in drop_repeated_leads(repaired)
+        ]
 
     body = "\n\n".join(paragraphs)
     problem = limit_problem(title, body)

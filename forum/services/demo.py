@@ -7,7 +7,7 @@ from pathlib import Path
 
 from forum.importers import parse_path
 from forum.models import Channel, Member
-from forum.services import accounts, channels, posting, statements
+from forum.services import accounts, caucuses, channels, moderation, posting, statements
 from forum.services.context import Ctx, Services
 
 DEMO_PASSWORD = "demo-password-1"  # noqa: S105 - printed for the demo on purpose
@@ -72,4 +72,89 @@ async def load(services: Services) -> bool:
         "Survivor-centred processes, written down *before* they are needed. Worth a thread of "
         "its own.",
     )
+    await _more_content(services, members)
     return True
+
+
+EXTRA_MEMBERS = (
+    ("cy", "member", "Cy"),
+    ("dana", "member", "Dana"),
+)
+CAUCUS_NAME = "Disabled Members' Caucus"
+
+
+async def _more_content(services: Services, members: dict[str, Member]) -> None:
+    """Everyday discussion in the open channels, a thread in slow mode with its reason shown,
+    and a listed caucus whose private thread only its members (amara, bo) read."""
+    for handle, role, name in EXTRA_MEMBERS:
+        members[handle] = await accounts.create_member(services, handle, DEMO_PASSWORD, role, name)
+    ctx = {handle: await _ctx_for(services, member) for handle, member in members.items()}
+    await services.throttle.reset()
+
+    welcome = await posting.start_thread(
+        ctx["fran"],
+        "general",
+        "Welcome: introduce yourself",
+        "New here? Say hello, where you are, and what you hope to work on. "
+        "Facilitators read along; the [moderation log](/moderation/log) shows every act.",
+    )
+    hello = await posting.reply(
+        ctx["cy"], welcome.id, "Hi all, I'm Cy, in the north-east branch, mostly housing work."
+    )
+    await posting.reply(
+        ctx["dana"],
+        welcome.id,
+        "Welcome @cy! The tenants' union thread in Strategy might interest you.",
+        parent_id=hello.id,
+    )
+
+    meeting = await posting.start_thread(
+        ctx["bo"],
+        "strategy",
+        "Branch meetings: what format works for the new year?",
+        "Monthly in person, fortnightly online, or both? Childcare and access needs matter "
+        "as much as the agenda.",
+    )
+    online = await posting.reply(
+        ctx["dana"],
+        meeting.id,
+        "Fortnightly online, with captions on, and a monthly social in a step-free venue.",
+    )
+    await posting.reply(
+        ctx["amara"],
+        meeting.id,
+        "Seconding captions. Could we also rotate the chair so it isn't always the same voices?",
+        parent_id=online.id,
+    )
+    await moderation.act_on_thread(
+        ctx["fran"],
+        meeting.id,
+        "slow_mode",
+        "Keeping the pace readable while people catch up after the meeting",
+        seconds=120,
+    )
+
+    caucus = await caucuses.found(
+        ctx["amara"],
+        CAUCUS_NAME,
+        "Disabled members organising together: access, care and our own demands.",
+        listed=True,
+        join_policy="request",
+    )
+    # Seats change who someone is: each step acts with a freshly loaded actor.
+    await caucuses.request_join(ctx["bo"], caucus.slug, "I'd like to join, please.")
+    ctx["amara"] = await _ctx_for(services, members["amara"])
+    await caucuses.decide(ctx["amara"], caucus.slug, "bo", "admit")
+    ctx["bo"] = await _ctx_for(services, members["bo"])
+    private = await posting.start_thread(
+        ctx["amara"],
+        f"{caucus.slug}-talk",
+        "Access needs for the conference",
+        "Before we take demands to the steering group: what did last year's conference get "
+        "wrong for you? Only this caucus reads this thread.",
+    )
+    await posting.reply(
+        ctx["bo"],
+        private.id,
+        "No quiet room, and the agenda came out two days before. Both are easy to fix.",
+    )

@@ -43,6 +43,7 @@ async def home(request: Request) -> Response:
     ctx = _ctx(request)
     recent = await channels.recent_threads(ctx) if policy.can(ctx.actor, Action.TAKE_PART) else []
     open_channels = await channels.open_channels(ctx)
+    mine = await caucuses.my_caucuses(ctx) if policy.can(ctx.actor, Action.TAKE_PART) else []
     return render(
         request,
         "home.html",
@@ -50,6 +51,7 @@ async def home(request: Request) -> Response:
             "welcome": request.query_params.get("welcome"),
             "recent": recent,
             "channels": open_channels,
+            "my_caucuses": mine,
         },
     )
 
