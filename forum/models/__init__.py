@@ -8,13 +8,14 @@ from forum.models.members import ApiToken, Invite, Member, Session, SignInAddres
 from forum.models.moderation import Flag, ModerationAction, ReviewItem
 from forum.models.notifications import Notification
 from forum.models.statements import Statement, StatementVersion
-from forum.models.threads import Post, PostRevision, ReadMarker, Thread
+from forum.models.threads import Draft, Post, PostRevision, ReadMarker, Thread
 
 __all__ = [
     "ApiToken",
     "Caucus",
     "CaucusMembership",
     "Channel",
+    "Draft",
     "Event",
     "Flag",
     "Invite",

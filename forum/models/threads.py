@@ -128,3 +128,27 @@ class ReadMarker(Model):
     class Meta:
         table = "read_marker"
         unique_together = (("member", "thread"),)
+
+
+class Draft(Model):
+    """A reply being written, kept for its author so it follows them across devices: one per
+    member, thread and post answered (`parent_key` 0: the thread itself). Posting the reply
+    removes it; the thread's readers never see it."""
+
+    # Foreign key columns, typed for the checker (tortoise sets them).
+    member_id: int
+    thread_id: int
+    id = fields.IntField(primary_key=True)
+    member: fields.ForeignKeyRelation[Model] = fields.ForeignKeyField(
+        "forum.Member", related_name="drafts", on_delete=fields.CASCADE
+    )
+    thread: fields.ForeignKeyRelation[Thread] = fields.ForeignKeyField(
+        "forum.Thread", related_name="drafts", on_delete=fields.CASCADE
+    )
+    parent_key = fields.IntField(default=0)
+    body = fields.TextField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "draft"
+        unique_together = (("member", "thread", "parent_key"),)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from forum import limits
 from forum.schemas.accounts import MemberRef
 from forum.schemas.base import Body, Cursor, Id, Input, Key, Output, When
 from forum.schemas.channels import Thread
@@ -104,3 +105,23 @@ class EditPost(Input):
     """The edit form and PATCH /posts/{post_id}."""
 
     body: Body
+
+
+class DraftInput(Input):
+    """PUT /threads/{thread_id}/draft: the text being written (empty: forget the draft)."""
+
+    body: str = Field("", max_length=limits.MAX_BODY, description="Markdown, as typed so far.")
+    parent_id: Id | None = Field(None, description="The post being answered; none: the thread.")
+
+
+class DraftSaved(Output):
+    kept: bool = Field(description="False when the text was empty and the draft is gone.")
+
+
+class DraftOut(Output):
+    parent_id: int | None
+    body: str
+
+
+class Drafts(Output):
+    drafts: list[DraftOut]

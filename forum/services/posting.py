@@ -19,7 +19,7 @@ from forum.models.threads import MAX_DEPTH, PATH_SEGMENT
 from forum.policy import Action
 from forum.realtime.events import Tx, unit_of_work
 from forum.rendering import RENDERER_VERSION, RenderedPost
-from forum.services import access, accounts, notifications, search_index, threads
+from forum.services import access, accounts, drafts, notifications, search_index, threads
 from forum.services.context import Ctx
 from forum.settings import Settings
 
@@ -411,6 +411,8 @@ async def reply(
                 tx, ctx, thread, parent, body, key, rendered.html, statement_version
             )
             await _notify_for_post(tx, ctx, thread, post, parent, mentioned)
+            if ctx.actor.member_id is not None:
+                await drafts.forget(tx.conn, ctx.actor.member_id, thread.id, parent_id)
     except IntegrityError:
         # The same key raced in from a retried submit: return the post that won.
         again = await _existing_by_key(ctx, key)

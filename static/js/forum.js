@@ -419,6 +419,131 @@
     }
   }
 
+  /* The server keeps a signed-in member's draft too, so it follows them to another device.
+     Best effort: a failed save leaves the local copy, and the form still posts without it. */
+  function saveOnServer(form, body) {
+    const thread = form.dataset.thread;
+    const csrf = document.body.dataset.csrf;
+    if (!thread || !document.body.dataset.me || !csrf) return;
+    const payload = { body };
+    if (form.dataset.parent) payload.parent_id = Number(form.dataset.parent);
+    fetch(`/api/v1/threads/${encodeURIComponent(thread)}/draft`, {
+      method: "PUT",
+      headers: { "content-type": "application/json", "x-csrf-token": csrf },
+      body: JSON.stringify(payload),
+      credentials: "same-origin",
+    }).catch(() => { /* offline: the local draft stays */ });
+  }
+
+  let serverDrafts = null;
+  function draftsOf(thread) {
+    if (!serverDrafts) {
+      serverDrafts = fetch(`/api/v1/threads/${encodeURIComponent(thread)}/drafts`, { credentials: "same-origin" })
+        .then((r) => (r.ok ? r.json() : { drafts: [] }))
+        .then((data) => new Map((data.drafts || []).map((d) => [String(d.parent_id || 0), d.body])))
+        .catch(() => new Map());
+    }
+    return serverDrafts;
+  }
+
+  /* ---------------------------------------------------------------- replying in place */
+
+  // "Reply" under a post opens a composer right there (the separate reply page stays for
+  // pages without the script). It posts the same form, so the result is the same page.
+  const threadForm = $(".reply-box form[data-thread]");
+
+  function closeComposer(box) {
+    const link = box.previousElementSibling && $("a[data-reply]", box.previousElementSibling);
+    box.remove();
+    if (link) link.focus();
+  }
+
+  async function openComposer(link) {
+    const pid = link.dataset.reply;
+    const li = document.getElementById(`p${pid}`);
+    if (!threadForm || !li) return false;
+    const article = $("article.post-body", li);
+    const open = article.nextElementSibling;
+    if (open && open.classList.contains("inline-reply")) { $("textarea", open).focus(); return true; }
+    const box = el("section", { class: "inline-reply reply-box", "aria-label": `Reply to ${$(".author", li).textContent.trim()}` });
+    const form = threadForm.cloneNode(true);
+    form.dataset.draft = `post-${pid}`;
+    form.dataset.parent = pid;
+    for (const note of $$(".draft-note, .error", form)) note.remove();
+    const parent = el("input", { type: "hidden", name: "parent_id", value: pid });
+    form.prepend(parent);
+    const keyInput = $('input[name="key"]', form);
+    if (keyInput) keyInput.value = "";
+    const text = $("textarea", form);
+    text.id = `body-${pid}`;
+    text.value = "";
+    const label = $("label", form);
+    if (label) { label.setAttribute("for", text.id); label.textContent = "Your reply"; }
+    const buttons = $("div:last-child", form);
+    const cancel = el("button", { type: "button", class: "secondary" }, "Cancel");
+    cancel.addEventListener("click", () => closeComposer(box));
+    if (buttons) buttons.append(" ", cancel);
+    box.append(form);
+    article.after(box);
+    const kept = (await draftsOf(threadForm.dataset.thread)).get(String(pid));
+    if (kept && !text.value) text.value = kept;
+    draftForm(form);
+    text.focus();
+    return true;
+  }
+
+  document.addEventListener("click", (e) => {
+    const link = e.target.closest && e.target.closest("a[data-reply]");
+    if (!link || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey) return;
+    if (!threadForm) return; // not on a thread page (or may not reply): follow the link
+    e.preventDefault();
+    openComposer(link);
+  });
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") {
+      const box = e.target.closest && e.target.closest(".inline-reply");
+      if (box) closeComposer(box);
+    }
+  });
+
+  /* ---------------------------------------------------------------- keyboard */
+
+  // j / k: next and previous post; r: reply to the post in focus (or the thread); ?: help.
+  // Never inside a text field, and never with a modifier (browser and screen-reader keys).
+  function typing(target) {
+    return target.closest && target.closest("input, textarea, select, [contenteditable=''], [contenteditable='true']");
+  }
+
+  function posts() { return $$("li.post > article.post-body"); }
+
+  function focusPost(step) {
+    const all = posts();
+    if (!all.length) return;
+    const current = document.activeElement && document.activeElement.closest("li.post > article.post-body");
+    let index = current ? all.indexOf(current) + step : (step > 0 ? 0 : all.length - 1);
+    index = Math.max(0, Math.min(all.length - 1, index));
+    const target = all[index];
+    if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+    target.focus();
+    target.scrollIntoView({ block: "nearest" });
+  }
+
+  const help = $("#shortcuts");
+  document.addEventListener("keydown", (e) => {
+    if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || typing(e.target)) return;
+    if (e.key === "?" && help) { e.preventDefault(); if (help.open) help.close(); else help.showModal(); return; }
+    if (!posts().length) return;
+    if (e.key === "j") { e.preventDefault(); focusPost(1); }
+    else if (e.key === "k") { e.preventDefault(); focusPost(-1); }
+    else if (e.key === "r") {
+      const current = document.activeElement && document.activeElement.closest("li.post");
+      const link = current && $(":scope > article a[data-reply]", current);
+      e.preventDefault();
+      if (link) openComposer(link);
+      else { const text = threadForm && $("textarea", threadForm); if (text) text.focus(); }
+    }
+  });
+
   function randomKey() {
     if (crypto.randomUUID) return crypto.randomUUID().replace(/-/g, "");
     return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
@@ -446,9 +571,16 @@
       text.after(note);
     }
     let timer = null;
-    text.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(save, 300); });
+    let serverTimer = null;
+    text.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(save, 300);
+      clearTimeout(serverTimer);
+      serverTimer = setTimeout(() => saveOnServer(form, text.value), 1500);
+    });
     form.addEventListener("submit", () => {
       clearTimeout(timer);
+      clearTimeout(serverTimer); // posting the reply forgets its draft on the server
       save();
       const keyInput = $('input[name="key"]', form);
       if (keyInput && !keyInput.value) keyInput.value = randomKey();

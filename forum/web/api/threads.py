@@ -7,6 +7,9 @@ from starlette.responses import Response
 
 from forum import policy
 from forum.schemas.threads import (
+    DraftInput,
+    Drafts,
+    DraftSaved,
     EditPost,
     NewPost,
     Post,
@@ -17,7 +20,7 @@ from forum.schemas.threads import (
     ThreadQuery,
 )
 from forum.services import access as fetch
-from forum.services import posting, threads
+from forum.services import drafts, posting, threads
 from forum.web.access import access
 from forum.web.api import serialise
 from forum.web.api.base import Endpoint, ctx_of, no_content, ok
@@ -80,6 +83,18 @@ async def post_revisions(request: Request, params: PostPath) -> Response:
             "revisions": [serialise.revision(r) for r in revisions],
         }
     )
+
+
+@access("policy")
+async def get_drafts(request: Request, params: ThreadPath) -> Response:
+    kept = await drafts.list_for(ctx_of(request), params.thread_id)
+    return ok({"drafts": [{"parent_id": key or None, "body": body} for key, body in kept.items()]})
+
+
+@access("policy")
+async def put_draft(request: Request, params: ThreadPath, body: DraftInput) -> Response:
+    kept = await drafts.save(ctx_of(request), params.thread_id, body.parent_id, body.body)
+    return ok({"kept": kept})
 
 
 ENDPOINTS = [
@@ -154,5 +169,29 @@ ENDPOINTS = [
         params=PostPath,
         response=Revisions,
         errors=[401, 403, 404],
+    ),
+    Endpoint(
+        "GET",
+        "/threads/{thread_id}/drafts",
+        get_drafts,
+        "One's unsent replies in a thread (kept server-side, across devices)",
+        tag="threads",
+        params=ThreadPath,
+        response=Drafts,
+        errors=[401, 403, 404],
+        signed_in=True,
+    ),
+    Endpoint(
+        "PUT",
+        "/threads/{thread_id}/draft",
+        put_draft,
+        "Keep the reply one is writing (an empty body forgets it)",
+        tag="threads",
+        description="Posting the reply forgets its draft. Only its author reads a draft.",
+        params=ThreadPath,
+        body=DraftInput,
+        response=DraftSaved,
+        errors=[400, 401, 403, 404, 413],
+        signed_in=True,
     ),
 ]

@@ -13,7 +13,7 @@ from forum.schemas.base import Id
 from forum.schemas.channels import NewThread, PageQuery
 from forum.schemas.parse import from_form, from_query
 from forum.schemas.threads import EditPost, NewPost, ReplyQuery, ThreadQuery
-from forum.services import access, caucuses, channels, posting, statements, threads
+from forum.services import access, caucuses, channels, drafts, posting, statements, threads
 from forum.services.context import Ctx
 from forum.web.access import access as rule
 from forum.web.forms import read_form
@@ -128,7 +128,10 @@ async def thread_page(request: Request) -> Response:
         ctx, _path_id(request, "thread_id"), after=query.after, focus_id=query.focus
     )
     mine = await caucuses.my_caucuses(ctx) if page.thread.seeded else []
-    return render_thread_page(request, page, {"my_caucuses": mine, "form": {}, "errors": {}})
+    kept = await drafts.of_thread(ctx, page.thread)
+    return render_thread_page(
+        request, page, {"my_caucuses": mine, "form": {}, "errors": {}, "drafts": kept}
+    )
 
 
 @rule("policy")
@@ -160,10 +163,10 @@ async def reply_page(request: Request) -> Response:
         parent = await access.post_for(ctx, to)
         if parent.thread_id != thread.id:
             raise NotFound()
+    kept = await drafts.of_thread(ctx, thread)
+    form = {"parent_id": str(to or ""), "body": kept.get(to or 0, "")}
     return render(
-        request,
-        "reply.html",
-        {"thread": thread, "parent": parent, "form": {"parent_id": str(to or "")}, "errors": {}},
+        request, "reply.html", {"thread": thread, "parent": parent, "form": form, "errors": {}}
     )
 
 
