@@ -276,8 +276,24 @@ async def _rows_of_an_older_forum_keep_their_ids_and_markers(url: str) -> None:
     try:
         conn = Tortoise.get_connection("default")
         when = datetime(2026, 1, 1, tzinfo=UTC)
-        member = await make_member("old")
-        channel = await Channel.create(id=5, name="Old", slug="old")
+        # Rows written as that release wrote them (raw SQL: today's models have more columns).
+        await conn.execute_query(
+            sql_for(
+                conn,
+                "INSERT INTO member (id, handle, handle_key, display_name, password_hash, role, "
+                "status, created_at, unread_notifications, event_seq) "
+                "VALUES (3, 'old', 'old', 'Old', 'x', 'member', 'active', ?, 0, 0)",
+            ),
+            [when],
+        )
+        await conn.execute_query(
+            sql_for(
+                conn,
+                "INSERT INTO channel (id, name, slug, description, public, archived, created_at, "
+                "thread_count, event_seq) VALUES (5, 'Old', 'old', '', ?, ?, ?, 0, 0)",
+            ),
+            [False, False, when],
+        )
         await conn.execute_query(
             sql_for(
                 conn,
@@ -285,7 +301,7 @@ async def _rows_of_an_older_forum_keep_their_ids_and_markers(url: str) -> None:
                 "slow_mode_seconds, post_count, root_children, last_post_id, created_at, "
                 "last_activity_at, event_seq) VALUES (7, ?, 'Old', ?, ?, ?, 0, 3, 3, 13, ?, ?, 0)",
             ),
-            [channel.id, False, False, False, when, when],
+            [5, False, False, False, when, when],
         )
         for n, pid in enumerate((11, 12, 13)):
             await conn.execute_query(
@@ -298,12 +314,7 @@ async def _rows_of_an_older_forum_keep_their_ids_and_markers(url: str) -> None:
                 [pid, f"000{n}", when, False, False],
             )
         await conn.execute_query(
-            sql_for(
-                conn,
-                "INSERT INTO read_marker (member_id, thread_id, last_read_post_id) "
-                "VALUES (?, 7, 12)",
-            ),
-            [member.id],
+            "INSERT INTO read_marker (member_id, thread_id, last_read_post_id) VALUES (3, 7, 12)"
         )
     finally:
         await Tortoise.close_connections()
