@@ -150,8 +150,17 @@
     else article.append(nav);
   }
 
+  function countPost() {
+    const counter = $("#post-count");
+    if (!counter) return;
+    const n = Number(counter.dataset.count || 0) + 1;
+    counter.dataset.count = String(n);
+    counter.textContent = plural(n, "post", "posts");
+  }
+
   function insertPost(html, data, can) {
     if (!rootList || document.getElementById(`p${data.post_id}`)) return;
+    countPost(); // the thread's count moves even when the post's place is on another page
     const mine = String(data.author_id) === me;
     const countOffPage = () => {
       if (!mine && !offPage.includes(data.post_id)) offPage.push(data.post_id);
@@ -282,6 +291,7 @@
       if (kind === "thread.created" || kind === "thread.activity") channelActivity(data);
     } else if (scope === "member") {
       if (data.unread != null) setUnread(data.unread); // notification.created and friends
+      if (kind === "notification.created") announce("You have a new notification");
       if (kind === "review.changed") setReviewOpen(data.review_open);
     }
   }
@@ -382,12 +392,22 @@
     }
   }
 
-  // Heartbeat: the server pings every ~30 s; a socket silent for much longer is dead.
+  // Heartbeat: the server pings every ~30 s; a socket silent for much longer is dead. A
+  // half-closed connection may never deliver its "close" event, so it is dropped here: the
+  // reader is told at once that they are offline, and a fresh socket is tried.
   setInterval(() => {
     if (!socket || socket.readyState !== WebSocket.OPEN) return;
-    if (Date.now() - lastHeard > 75000) socket.close();
+    if (Date.now() - lastHeard > 75000) abandon(socket);
     else send({ op: "ping" });
   }, 25000);
+
+  function abandon(ws) {
+    if (socket !== ws) return;
+    socket = null;
+    try { ws.close(); } catch { /* already closing */ }
+    showOffline(true);
+    if (!held) retry();
+  }
 
   window.addEventListener("pagehide", () => {
     pageGone = true;
