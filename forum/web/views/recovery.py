@@ -60,8 +60,14 @@ async def forgot(request: Request) -> Response:
 # ---- the reset link ---------------------------------------------------------------------------
 
 
+def _link_page(request: Request, page: str, status: int = 200, **values: object) -> Response:
+    """The reset or confirmation page: a form for a good link, or what is wrong with it."""
+    context = {"token": "", "errors": {}, "problem": None, "confirmed": None, "address": ""}
+    return render(request, page, {**context, **values}, status=status)
+
+
 def _link_problem(request: Request, exc: Invalid, page: str) -> Response:
-    return render(request, page, {"token": "", "errors": {}, "problem": exc.message}, status=400)
+    return _link_page(request, page, status=400, problem=exc.message)
 
 
 @access("anyone")
@@ -71,7 +77,7 @@ async def reset_page(request: Request) -> Response:
         await addresses.usable(token, "reset")
     except Invalid as exc:
         return _link_problem(request, exc, "reset.html")
-    return render(request, "reset.html", {"token": token, "errors": {}, "problem": None})
+    return _link_page(request, "reset.html", token=token)
 
 
 @access("anyone")
@@ -85,10 +91,11 @@ async def reset(request: Request) -> Response:
             ctx, data.token, data.new, data.confirm, request.headers.get("user-agent", "")
         )
     except Invalid as exc:
+        if "token" in exc.fields:  # no token, or one longer than any
+            return _link_problem(request, Invalid(addresses.LINK_UNKNOWN), "reset.html")
         if not exc.fields:  # the link itself is used, expired or not one
             return _link_problem(request, exc, "reset.html")
-        context = {"token": token, "errors": _errors(exc), "problem": None}
-        return render(request, "reset.html", context, status=400)
+        return _link_page(request, "reset.html", 400, token=token, errors=_errors(exc))
     if done.session_token is None:
         # Suspended or waiting for approval: the password is set, signing in is not possible.
         return render(request, "reset_done.html", {"member": done.member})
@@ -108,8 +115,7 @@ async def confirm_page(request: Request) -> Response:
         row = await addresses.usable(token, "confirm")
     except Invalid as exc:
         return _link_problem(request, exc, "confirm.html")
-    context: dict[str, object] = {"token": token, "address": row.address, "problem": None}
-    return render(request, "confirm.html", context)
+    return _link_page(request, "confirm.html", token=token, address=row.address)
 
 
 @access("anyone")
@@ -118,10 +124,9 @@ async def confirm(request: Request) -> Response:
     try:
         member = await addresses.confirm(from_form(ConfirmEmail, form).token)
     except Invalid as exc:
-        message = next(iter(exc.fields.values()), exc.message)
+        message = addresses.LINK_UNKNOWN if "token" in exc.fields else exc.message
         return _link_problem(request, Invalid(message), "confirm.html")
-    context: dict[str, object] = {"token": "", "problem": None, "confirmed": member.email}
-    return render(request, "confirm.html", context)
+    return _link_page(request, "confirm.html", confirmed=member.email)
 
 
 # ---- the account page's address forms ---------------------------------------------------------
