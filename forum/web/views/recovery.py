@@ -62,7 +62,13 @@ async def forgot(request: Request) -> Response:
 
 def _link_page(request: Request, page: str, status: int = 200, **values: object) -> Response:
     """The reset or confirmation page: a form for a good link, or what is wrong with it."""
-    context = {"token": "", "errors": {}, "problem": None, "confirmed": None, "address": ""}
+    context: dict[str, object] = {
+        "token": "",
+        "errors": {},
+        "problem": None,
+        "confirmed": None,
+        "address": "",
+    }
     return render(request, page, {**context, **values}, status=status)
 
 
