@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -547,3 +548,45 @@ async def test_the_demo_members_have_confirmed_example_addresses(app: Starlette)
     amara = await Member.get(handle="amara")
     assert amara.email == "amara@example.org" and amara.email_confirmed_at is not None
     assert await OutboxMessage.all().count() == 0  # nothing to confirm, nothing sent
+
+
+# ---- open sockets end with the sessions --------------------------------------------------------
+
+
+def test_a_reset_closes_the_member_s_open_sockets(
+    settings: Settings, database_url: str, folder: Path
+) -> None:
+    from starlette.testclient import TestClient
+
+    from forum.services import channels
+    from tests.test_ws import ORIGIN, seed, start_thread
+    from tests.test_ws import login as ws_login
+    from tests.test_ws_access import closed_with
+
+    async def world() -> None:
+        await with_address("amara", "amara@example.org")
+        await channels.create_channel(None, "General", "general")
+
+    seed(database_url, world)
+    app = create_app(settings.with_(ws_recheck_seconds=0.2))
+    with TestClient(app, base_url=BASE) as tc:
+        tid = start_thread(tc, ws_login(tc, "amara"))
+        with tc.websocket_connect("/ws", headers=ORIGIN) as ws:
+            ws.send_json({"op": "subscribe", "topic": f"thread:{tid}"})
+            assert ws.receive_json()["op"] == "subscribed"
+            # Another browser (this client, its cookies gone) asks for a link and uses it.
+            tc.cookies.clear()
+            csrf = re.search(r'name="csrf" value="([^"]*)"', tc.get("/forgot").text)
+            assert csrf
+            tc.post("/forgot", data={"address": "amara", "csrf": csrf.group(1)})
+            for _ in range(500):
+                if messages := folder_messages(folder):
+                    break
+                time.sleep(0.02)
+            link = link_in(messages[0])
+            csrf = re.search(r'name="csrf" value="([^"]*)"', tc.get(link).text)
+            assert csrf
+            data = {"token": token_of(link), "new": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+            done = tc.post("/reset", data={**data, "csrf": csrf.group(1)}, follow_redirects=False)
+            assert done.status_code == 303
+            assert closed_with(ws) >= 4000
