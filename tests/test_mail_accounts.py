@@ -590,3 +590,60 @@ def test_a_reset_closes_the_member_s_open_sockets(
             done = tc.post("/reset", data={**data, "csrf": csrf.group(1)}, follow_redirects=False)
             assert done.status_code == 303
             assert closed_with(ws) >= 4000
+
+
+# ---- the same on PostgreSQL ---------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+async def test_confirm_and_reset_on_postgres(postgres_url: str, tmp_path: Path) -> None:
+    """The link claims, the unique address and the outbox in PostgreSQL's transactions."""
+    from forum.db import apply_migrations
+
+    await apply_migrations(postgres_url)
+    folder = tmp_path / "pg-mail"
+    settings = Settings(
+        database_url=postgres_url, base_url=BASE, signup="open", email_url=f"file://{folder}"
+    )
+    async with running(settings) as app, make_client(app) as client:
+        await with_address("amara", "amara@example.org")
+        data = {"handle": "bea", "email": "bea@example.org", "password": PASSWORD}
+        assert (await post_form(client, "/signup", data, "/signup")).status_code == 303
+        link = link_in((await mail(app, folder))[0])
+        done = await post_form(client, "/confirm", {"token": token_of(link)}, link)
+        assert "bea@example.org is confirmed" in done.text
+        # Another account may not confirm an address now taken (the unique index holds).
+        taken = await post_form(
+            client, "/account/email", {"email": "AMARA@example.org", "password": PASSWORD}
+        )
+        assert taken.status_code == 303
+        assert (await Member.get(handle="bea")).email == "bea@example.org"
+        client.cookies.clear()
+        assert (await ask_reset(client, "bea@example.org")).status_code == 200
+        reset = [m for m in await mail(app, folder) if m["Subject"] == "Set a new password"]
+        link = link_in(reset[0])
+        data = {"token": token_of(link), "new": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+        assert (await post_form(client, "/reset", data, link)).status_code == 303
+        again = await post_form(client, "/reset", data, "/account")
+        assert again.status_code == 400 and "already been used" in again.text
+
+
+async def test_of_two_members_asking_for_one_address_the_first_to_confirm_has_it(
+    app: Starlette, folder: Path
+) -> None:
+    await make_member("amara")
+    await make_member("bo")
+    for handle, typed in (("amara", "shared@example.org"), ("bo", "SHARED@example.org")):
+        async with make_client(app) as client:
+            await login(client, handle)
+            data = {"email": typed, "password": PASSWORD}
+            assert (await post_form(client, "/account/email", data)).status_code == 303
+    first, second = (link_in(m) for m in await mail(app, folder))
+    async with make_client(app) as client:
+        assert (
+            await post_form(client, "/confirm", {"token": token_of(first)}, "/login")
+        ).is_success
+        late = await post_form(client, "/confirm", {"token": token_of(second)}, "/login")
+        assert late.status_code == 400 and "now belongs to another account" in late.text
+    assert (await Member.get(handle="amara")).email == "shared@example.org"
+    assert (await Member.get(handle="bo")).email is None
