@@ -100,12 +100,6 @@ class NewPassword(Input):
     confirm: Password
 
 
-class AdminEmail(Input):
-    """An address an admin gives a member (`forum create-member --email`)."""
-
-    email: EmailAddress
-
-
 class ForgotPassword(Input):
     """Asking for a password-reset link: the account's email address or its handle."""
 

@@ -199,7 +199,7 @@ async def create_member(
     if await Member.exists(handle_key=handle.lower()):
         raise Invalid(fields={"handle": "That handle is taken."})
     if email:
-        email = _normalised_email(email)
+        email = addresses.normalised(email)
         if await Member.exists(email_key=addresses.email_key(email)):
             raise Invalid(fields={"email": "Another member has that email address."})
     password_hash = await services.hasher.hash(password)
@@ -220,17 +220,6 @@ async def create_member(
             await addresses.ask_confirmation(conn, services.settings, member, email)
     services.wake_mail()
     return member
-
-
-def _normalised_email(address: str) -> str:
-    from pydantic import ValidationError
-
-    from forum.schemas.accounts import EMAIL_MESSAGE, AdminEmail
-
-    try:
-        return AdminEmail(email=address).email
-    except ValidationError:
-        raise Invalid(fields={"email": EMAIL_MESSAGE}) from None
 
 
 # ---- sign-in and sessions ------------------------------------------------------------------

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -32,6 +33,16 @@ LINK_EXPIRED = "This link has expired. Ask for a new one."
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def normalised(address: str) -> str:
+    """An address given outside a form (the CLI), as the schemas' `EmailAddress` takes it."""
+    try:
+        return validate_email(address.strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise Invalid(
+            fields={"email": "Enter an email address, such as name@example.org."}
+        ) from None
 
 
 def email_key(address: str) -> str:
