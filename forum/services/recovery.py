@@ -153,11 +153,12 @@ async def reset_password(
     of the member ends (their open sockets close), and this browser is signed in afresh if the
     member may sign in. Following the link proves the member reads the address, so an address
     an admin gave counts as confirmed too. A suspended member may reset and stays suspended."""
+    # The link first: a used or expired one is said at once, before any word on the password.
+    row = await addresses.usable(token, "reset")
     if msg := accounts.validate_password(new):
         raise Invalid(fields={"new": msg})
     if new != confirm:
         raise Invalid(fields={"confirm": "The two new passwords differ."})
-    row = await addresses.usable(token, "reset")
     password_hash = await ctx.services.hasher.hash(new)
     moment = addresses.now()
     async with unit_of_work(ctx.services.publish) as tx:
