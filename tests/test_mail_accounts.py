@@ -444,6 +444,8 @@ async def test_an_admin_sends_a_reset_link_without_ever_seeing_it(
     row = await EmailToken.get(purpose="reset")
     ada = await Member.get(handle="ada")
     assert row.sent_by_id == ada.id  # the admins' record of who sent it
+    audit = (await admin.get("/admin/members")).text
+    assert "To @amara by @ada" in audit and "not used" in audit and "token=" not in audit
     no_address = await post_form(admin, "/admin/members/bo/reset-link", {}, "/admin/members")
     assert no_address.status_code == 400 and "@bo has no email address" in no_address.text
 

@@ -138,6 +138,18 @@ async def admin_send_reset(ctx: Ctx, handle: str) -> Member:
     return member
 
 
+async def links_sent_by_admins(ctx: Ctx) -> list[EmailToken]:
+    """The admins' audit of reset links they sent: to whom, by whom, when, and whether the
+    member used it (never the link itself)."""
+    policy.require(ctx.actor, Action.ADMIN_MEMBERS)
+    return (
+        await EmailToken.filter(purpose="reset", sent_by_id__isnull=False)
+        .order_by("-id")
+        .limit(20)
+        .prefetch_related("member", "sent_by")
+    )
+
+
 @dataclass(frozen=True)
 class ResetDone:
     member: Member

@@ -27,6 +27,7 @@ async def _members_page(
         {
             "members": members,
             "invites": invites,
+            "reset_links": await recovery.links_sent_by_admins(ctx),
             "errors": errors or {},
             "invite_link": invite_link,
             "notice": request.query_params.get("done", ""),
