@@ -247,7 +247,7 @@ async def authenticate(ctx: Ctx, handle: str, password: str) -> Member:
         password[:MAX_PASSWORD], member.password_hash if member else None
     )
     if member is not None and ok:
-        lift_expired_suspension(member)
+        _lift_expired_suspension(member)
     if member is None or not ok or member.status != "active":
         await throttle.hit(rate, "login-addr", ctx.address)
         if not known:
@@ -284,7 +284,7 @@ async def _remember_address(member_id: int, place: str) -> None:
             await SignInAddress.create(member_id=member_id, address_hash=place, last_at=moment)
 
 
-def lift_expired_suspension(member: Member) -> None:
+def _lift_expired_suspension(member: Member) -> None:
     if member.status == "suspended" and member.suspended_until and member.suspended_until < now():
         member.status = "active"
         member.suspended_until = None

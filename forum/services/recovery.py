@@ -184,7 +184,7 @@ async def reset_password(
         member = await Member.filter(id=row.member_id).using_db(tx.conn).get()
         member.password_hash = password_hash
         changed = ["password_hash", "status", "suspended_until"]
-        accounts.lift_expired_suspension(member)
+        accounts._lift_expired_suspension(member)
         if member.email == row.address and member.email_confirmed_at is None:
             member.email_confirmed_at = moment
             changed.append("email_confirmed_at")
