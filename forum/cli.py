@@ -60,7 +60,7 @@ def cmd_create_member(settings: Settings, args: argparse.Namespace) -> None:
 
     async def work(services: Services) -> None:
         member = await accounts.create_member(
-            services, args.handle, password, args.role, args.display_name or ""
+            services, args.handle, password, args.role, args.display_name or "", args.email or ""
         )
         print(f"Created @{member.handle} ({member.role}).")
 
@@ -119,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("handle")
     p.add_argument("--role", choices=ROLES, default="member")
     p.add_argument("--display-name")
+    p.add_argument(
+        "--email",
+        help="the member's email address (password resets go to it; a link asks them to "
+        "confirm it before notifications do)",
+    )
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     p.set_defaults(run=cmd_create_member)
 

@@ -25,6 +25,7 @@ MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
 MAX_INVITE_NOTE = 200
 MAX_INVITE_TOKEN = 100  # an invite link's secret (43 characters as made)
+MAX_EMAIL = 254  # RFC 5321: the longest address a mail server takes
 MAX_NEXT = 500  # where to go after signing in: a path on this site
 
 # Threads and posts.

@@ -31,6 +31,12 @@ class Settings:
     signup_rate: str = "10/hour"
     post_rate: str = "12/minute"
     new_member_post_rate: str = "4/minute"
+    # Password-reset requests: per typed address or handle and per account (`reset_rate`), and
+    # per client address (`reset_address_rate`); confirmation mails (a change of address, "send
+    # it again") per member (`confirm_rate`).
+    reset_rate: str = "5/hour"
+    reset_address_rate: str = "20/hour"
+    confirm_rate: str = "5/hour"
     # Hashing runs in threads; this many at once keeps a login flood from starving the loop.
     hash_threads: int = 4
     # Live events older than this are pruned; a client further behind reloads its page.

@@ -76,3 +76,26 @@ def test_import_names_bad_files_and_imports_the_rest(tmp_path: Path) -> None:
     assert "UTF-8" in first.stderr and "Traceback" not in first.stderr
     second = forum(tmp_path, "import-statements", str(folder / "iso.txt"), "--author", "rs21")
     assert second.returncode == 0 and "0 created, 0 amended, 1 unchanged." in second.stdout
+
+
+def test_create_member_takes_an_email_address(tmp_path: Path) -> None:
+    """The address is the member's at once (resets go to it); a link asks them to confirm it,
+    queued in the outbox for the server to send."""
+    import sqlite3
+
+    assert forum(tmp_path, "migrate").returncode == 0
+    password = "a long enough password\n"
+    bad = forum(tmp_path, "create-member", "ann", "--email", "ann at home", "--password-stdin",
+                stdin=password)  # fmt: skip
+    assert bad.returncode == 1 and "email: Enter an email address" in bad.stderr
+    made = forum(tmp_path, "create-member", "ann", "--email", "Ann@Example.ORG",
+                 "--password-stdin", stdin=password)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    taken = forum(tmp_path, "create-member", "bea", "--email", "ann@example.org",
+                  "--password-stdin", stdin=password)  # fmt: skip
+    assert taken.returncode == 1 and "Another member has that email address." in taken.stderr
+    with sqlite3.connect(tmp_path / "cli.sqlite3") as db:
+        row = db.execute("SELECT email, email_key, email_confirmed_at FROM member").fetchone()
+        kinds = db.execute("SELECT kind, to_address FROM email_outbox").fetchall()
+    assert row == ("Ann@example.org", "ann@example.org", None)
+    assert kinds == [("confirm", "Ann@example.org")]

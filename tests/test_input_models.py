@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from forum import limits
 from forum.app import create_app
 from forum.models import Post
-from forum.schemas.accounts import Login, NewPassword, Profile, SignUp
+from forum.schemas.accounts import ChangeEmail, ForgotPassword, Login, NewPassword, Profile, SignUp
 from forum.schemas.base import Input, Output
 from forum.schemas.tokens import NewToken, TokenForm
 from forum.services import accounts, channels
@@ -317,15 +317,20 @@ class AccountField:
 
 ACCOUNT_FIELDS: dict[str, AccountField] = {
     "sign-up handle": AccountField(
-        "/signup", "/signup", "handle", limits.MAX_HANDLE, SignUp, {"password": PASSWORD}, False
+        "/signup", "/signup", "handle", limits.MAX_HANDLE, SignUp,
+        {"password": PASSWORD, "email": "newbie@example.org"}, False,
     ),
     "sign-up name": AccountField(
         "/signup", "/signup", "display_name", limits.MAX_DISPLAY_NAME, SignUp,
+        {"handle": "newbie", "password": PASSWORD, "email": "newbie@example.org"}, False,
+    ),
+    "sign-up email": AccountField(
+        "/signup", "/signup", "email", limits.MAX_EMAIL, SignUp,
         {"handle": "newbie", "password": PASSWORD}, False,
     ),
     "sign-up password": AccountField(
-        "/signup", "/signup", "password", limits.MAX_PASSWORD, SignUp, {"handle": "newbie"}, False,
-        kept=False,
+        "/signup", "/signup", "password", limits.MAX_PASSWORD, SignUp,
+        {"handle": "newbie", "email": "newbie@example.org"}, False, kept=False,
     ),
     "sign-in handle": AccountField(
         "/login", "/login", "handle", limits.MAX_HANDLE_INPUT, Login, {"password": PASSWORD}, False
@@ -344,6 +349,17 @@ ACCOUNT_FIELDS: dict[str, AccountField] = {
     "new password": AccountField(
         "/account", "/account/password", "new", limits.MAX_PASSWORD, NewPassword,
         {"current": PASSWORD}, True, kept=False,
+    ),
+    "new email": AccountField(
+        "/account", "/account/email", "email", limits.MAX_EMAIL, ChangeEmail,
+        {"password": PASSWORD}, True,
+    ),
+    "email change password": AccountField(
+        "/account", "/account/email", "password", limits.MAX_PASSWORD, ChangeEmail,
+        {"email": "new@example.org"}, True, kept=False,
+    ),
+    "forgot address": AccountField(
+        "/forgot", "/forgot", "address", limits.MAX_EMAIL, ForgotPassword, {}, False
     ),
     "token name": AccountField(
         "/account/tokens", "/account/tokens", "name", limits.MAX_TOKEN_NAME, TokenForm, {}, True

@@ -37,6 +37,7 @@ def signup_from(client: httpx.Client, forwarded_for: str) -> int:
     token = CSRF_RE.search(client.get("/login").text)
     assert token
     form = {"handle": "newcomer", "password": "x" * 12, "display_name": "", "invite": ""}
+    form["email"] = "newcomer@example.org"
     response = client.post(
         "/signup",
         data={**form, "csrf": token.group(1)},

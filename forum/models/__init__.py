@@ -4,7 +4,7 @@ from forum.models.caucuses import Caucus, CaucusMembership
 from forum.models.channels import Channel
 from forum.models.events import Event
 from forum.models.mail import OutboxMessage
-from forum.models.members import ApiToken, Invite, Member, Session, SignInAddress
+from forum.models.members import ApiToken, EmailToken, Invite, Member, Session, SignInAddress
 from forum.models.moderation import Flag, ModerationAction, ReviewItem
 from forum.models.notifications import Notification
 from forum.models.statements import Statement, StatementVersion
@@ -16,6 +16,7 @@ __all__ = [
     "CaucusMembership",
     "Channel",
     "Draft",
+    "EmailToken",
     "Event",
     "Flag",
     "Invite",

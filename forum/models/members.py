@@ -16,6 +16,10 @@ class Member(Model):
     handle_key = fields.CharField(max_length=32, unique=True)
     display_name = fields.CharField(max_length=80)
     email = fields.CharField(max_length=254, null=True)
+    # The address lowercased: no two members share an address, whatever its case. Set with
+    # `email` (a confirmed address, or one an admin gave); an address waiting for its
+    # confirmation lives in its EmailToken until the link is followed.
+    email_key = fields.CharField(max_length=254, null=True, unique=True)
     # Set when the member proved they read `email` (a confirmation link); no notification is
     # mailed to an address that is not confirmed.
     email_confirmed_at = fields.DatetimeField(null=True)
@@ -125,3 +129,37 @@ class Invite(Model):
 
     class Meta:
         table = "invite"
+
+
+# What an emailed link does: `confirm` proves the member reads `address` (which then becomes
+# their address); `reset` sets a new password.
+EMAIL_TOKEN_PURPOSES = ("confirm", "reset")
+
+
+class EmailToken(Model):
+    """A single-use link sent by email. Only the token's sha256 is kept. A used token is kept
+    (marked used) so the link can say it was used, and so an admin-sent reset leaves a record
+    of who sent it: the admins' private audit, never the public moderation log."""
+
+    # Foreign key columns, typed for the checker (tortoise sets them).
+    member_id: int
+    sent_by_id: int | None
+    id = fields.IntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "forum.Member", related_name="email_tokens", on_delete=fields.CASCADE
+    )
+    purpose = fields.CharField(max_length=16)
+    # The address the link went to (for `confirm`: the address it confirms).
+    address = fields.CharField(max_length=254)
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+    # The admin who sent a reset link from the members page (None: the member asked).
+    sent_by: fields.ForeignKeyNullableRelation[Member] = fields.ForeignKeyField(
+        "forum.Member", related_name="email_tokens_sent", on_delete=fields.SET_NULL, null=True
+    )
+
+    class Meta:
+        table = "email_token"
+        indexes = (("member_id", "purpose"),)

@@ -20,7 +20,7 @@ from forum.models.members import ROLES
 from forum.policy import Action, Actor
 from forum.realtime.events import Tx, unit_of_work
 from forum.security import new_token, token_digest
-from forum.services import post_rows, tokens
+from forum.services import addresses, post_rows, tokens
 from forum.services.context import Ctx, Services
 from forum.services.joined import JoinedQuery, Part
 
@@ -128,11 +128,15 @@ async def sign_up(
     display_name: str,
     password: str,
     invite_token: str = "",
+    email: str = "",
 ) -> Member:
     """Create a member. Invite mode needs a valid invite; approval mode creates a pending member
-    whom an admin approves; open mode creates an active member."""
+    whom an admin approves; open mode creates an active member. `email` (required: the schema
+    has checked its form) gets a confirmation link (`addresses.ask_confirmation`)."""
     await ctx.services.throttle.hit(ctx.settings.signup_rate, "signup", ctx.address)
     errors = sign_up_rules(handle, password)
+    if not email:
+        errors["email"] = "Enter your email address: it is how you get back in if you forget."
     handle = handle.strip()
     display_name = _clean_text(display_name, limits.MAX_DISPLAY_NAME) or handle
     invite = None
@@ -167,15 +171,25 @@ async def sign_up(
                 )
                 if not claimed:  # somebody used the same link a moment ago
                     raise Invalid(fields={"invite": "This invite link has just been used."})
+            await addresses.ask_confirmation(conn, ctx.settings, member, email)
     except IntegrityError:
         raise Invalid(fields={"handle": "That handle is taken."}) from None
+    ctx.services.wake_mail()
     return member
 
 
 async def create_member(
-    services: Services, handle: str, password: str, role: str = "member", display_name: str = ""
+    services: Services,
+    handle: str,
+    password: str,
+    role: str = "member",
+    display_name: str = "",
+    email: str = "",
+    email_confirmed: bool = False,
 ) -> Member:
-    """Create an active member directly (the CLI and demo data)."""
+    """Create an active member directly (the CLI and demo data). An `email` given here is the
+    member's address at once (an admin gave it: password resets go to it), and a link asks the
+    member to confirm it, which notifications wait for; `email_confirmed` (the demo) skips that."""
     if msg := validate_handle(handle):
         raise Invalid(fields={"handle": msg})
     if msg := validate_password(password):
@@ -184,14 +198,28 @@ async def create_member(
         raise Invalid(fields={"role": f"Role must be one of {', '.join(ROLES)}."})
     if await Member.exists(handle_key=handle.lower()):
         raise Invalid(fields={"handle": "That handle is taken."})
-    return await Member.create(
-        handle=handle,
-        handle_key=handle.lower(),
-        display_name=display_name or handle,
-        password_hash=await services.hasher.hash(password),
-        role=role,
-        status="active",
-    )
+    if email:
+        email = addresses.normalised(email)
+        if await Member.exists(email_key=addresses.email_key(email)):
+            raise Invalid(fields={"email": "Another member has that email address."})
+    password_hash = await services.hasher.hash(password)
+    async with in_transaction() as conn:
+        member = await Member.create(
+            handle=handle,
+            handle_key=handle.lower(),
+            display_name=display_name or handle,
+            password_hash=password_hash,
+            role=role,
+            status="active",
+            email=email or None,
+            email_key=addresses.email_key(email) if email else None,
+            email_confirmed_at=now() if email and email_confirmed else None,
+            using_db=conn,
+        )
+        if email and not email_confirmed:
+            await addresses.ask_confirmation(conn, services.settings, member, email)
+    services.wake_mail()
+    return member
 
 
 # ---- sign-in and sessions ------------------------------------------------------------------
@@ -358,9 +386,15 @@ async def end_all_sessions(ctx: Ctx, member_id: int) -> None:
     """Sign out everywhere (and after a password change): every session ends and every API
     token is revoked, since a token is a sign-in too."""
     async with unit_of_work(ctx.services.publish) as tx:
-        await Session.filter(member_id=member_id).using_db(tx.conn).delete()
-        await tokens.revoke_all(member_id, tx.conn)
-        await _access_changed(tx, member_id, "sessions_ended")
+        await end_everywhere(tx, member_id)
+
+
+async def end_everywhere(tx: Tx, member_id: int) -> None:
+    """In the caller's transaction: every session of the member ends, every API token is
+    revoked, and their open sockets close (sign out everywhere, password change or reset)."""
+    await Session.filter(member_id=member_id).using_db(tx.conn).delete()
+    await tokens.revoke_all(member_id, tx.conn)
+    await _access_changed(tx, member_id, "sessions_ended")
 
 
 async def change_password(ctx: Ctx, current: str, new: str, confirm: str) -> str:

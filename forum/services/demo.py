@@ -33,7 +33,16 @@ async def load(services: Services) -> bool:
         return False
     members = {}
     for handle, role, name in DEMO_MEMBERS:
-        members[handle] = await accounts.create_member(services, handle, DEMO_PASSWORD, role, name)
+        # Confirmed example addresses, so the demo can show email (example.org takes no mail).
+        members[handle] = await accounts.create_member(
+            services,
+            handle,
+            DEMO_PASSWORD,
+            role,
+            name,
+            email=f"{handle}@example.org",
+            email_confirmed=True,
+        )
     if not await Channel.exists(slug="statements"):
         await channels.create_channel(
             None,

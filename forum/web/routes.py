@@ -7,7 +7,17 @@ from starlette.staticfiles import StaticFiles
 
 from forum.web import api, ws
 from forum.web.templating import TEMPLATE_DIR
-from forum.web.views import accounts, admin, caucuses, feeds, home, inbox, moderation, threads
+from forum.web.views import (
+    accounts,
+    admin,
+    caucuses,
+    feeds,
+    home,
+    inbox,
+    moderation,
+    recovery,
+    threads,
+)
 
 STATIC_DIR = TEMPLATE_DIR.parent / "static"
 
@@ -26,6 +36,14 @@ def routes() -> list[BaseRoute]:
         Route("/account", accounts.account_page, methods=["GET"]),
         Route("/account/profile", accounts.update_profile, methods=["POST"]),
         Route("/account/password", accounts.change_password, methods=["POST"]),
+        Route("/account/email", recovery.change_email, methods=["POST"]),
+        Route("/account/email/resend", recovery.resend_confirmation, methods=["POST"]),
+        Route("/forgot", recovery.forgot_page, methods=["GET"]),
+        Route("/forgot", recovery.forgot, methods=["POST"]),
+        Route("/reset", recovery.reset_page, methods=["GET"]),
+        Route("/reset", recovery.reset, methods=["POST"]),
+        Route("/confirm", recovery.confirm_page, methods=["GET"]),
+        Route("/confirm", recovery.confirm, methods=["POST"]),
         Route("/account/tokens", accounts.tokens_page, methods=["GET"]),
         Route("/account/tokens", accounts.create_token, methods=["POST"]),
         Route("/account/tokens/{token_id}/revoke", accounts.revoke_token, methods=["POST"]),

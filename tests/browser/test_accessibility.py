@@ -19,6 +19,18 @@ async def test_anonymous_pages(live_server: AppProcess, page: Page) -> None:
     await expect(page.get_by_role("heading", name="Sign up")).to_be_visible()
     await assert_accessible(page, "sign-up page with an invite")
 
+    await page.goto(live_server.url + "/forgot")
+    await expect(page.get_by_role("heading", name="Forgot your password?")).to_be_visible()
+    await assert_accessible(page, "forgot-password page")
+
+    await page.goto(live_server.url + "/reset?token=bogus")
+    await expect(page.get_by_role("alert")).to_contain_text("This link is not valid")
+    await assert_accessible(page, "reset page with a bad link")
+
+    await page.goto(live_server.url + "/confirm?token=bogus")
+    await expect(page.get_by_role("alert")).to_contain_text("This link is not valid")
+    await assert_accessible(page, "confirm page with a bad link")
+
     await page.goto(live_server.url + "/")
     await assert_accessible(page, "home, anonymous")
 

@@ -33,6 +33,7 @@ async def test_invite_signup_sign_out_sign_in(
     await page.goto(link)
     await expect(page.get_by_role("heading", name="Sign up")).to_be_visible()
     await page.get_by_label("Handle").fill("bea")
+    await page.get_by_label("Email address").fill("bea@example.org")
     await page.get_by_label("Name to show").fill("Bea Example")
     await page.get_by_label("Password").fill(NEW_PASSWORD)
     await page.get_by_role("button", name="Create account").click()

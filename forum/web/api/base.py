@@ -69,6 +69,9 @@ class Endpoint:
     also: Mapping[int, type[Output]] = field(default_factory=dict)
     errors: Sequence[int] = ()
     signed_in: bool = False
+    # An unsafe operation anyone may call (asking for a reset link, following an emailed
+    # link): no 401 first. A cookie session still needs the CSRF header.
+    anonymous: bool = False
 
     def view(self) -> View:
         """The route's endpoint: checks and parses what this row declares, then the handler.
@@ -78,7 +81,11 @@ class Endpoint:
         @functools.wraps(handler)
         async def run(request: Request) -> Response:
             args: dict[str, Any] = {}
-            if self.method in UNSAFE:
+            if self.method in UNSAFE and self.anonymous:
+                ctx = ctx_of(request)
+                if ctx.session is not None:
+                    check_csrf(ctx, request.headers.get("x-csrf-token", ""))
+            elif self.method in UNSAFE:
                 check_unsafe(request)
             if self.params is not None:
                 args["params"] = from_path(self.params, request.path_params)

@@ -64,6 +64,8 @@ def me(member: Member) -> dict[str, Any]:
         "status": member.status,
         "unread_notifications": member.unread_notifications,
         "created_at": iso(member.created_at),
+        "email": member.email,
+        "email_confirmed": member.email is not None and member.email_confirmed_at is not None,
     }
 
 

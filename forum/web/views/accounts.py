@@ -11,7 +11,7 @@ from forum.models import ApiToken, Member
 from forum.schemas.accounts import Login, NewPassword, Profile, SignUp
 from forum.schemas.parse import from_form, from_path
 from forum.schemas.tokens import TokenForm, TokenPath
-from forum.services import accounts, tokens
+from forum.services import accounts, addresses, tokens
 from forum.services.context import Ctx
 from forum.web.access import access
 from forum.web.forms import Form, read_form
@@ -131,7 +131,7 @@ async def signup(request: Request) -> Response:
     ctx = _ctx(request)
     form = await read_form(request)
     context = {
-        "form": _kept(form, "handle", "display_name", "invite"),
+        "form": _kept(form, "handle", "display_name", "invite", "email"),
         "mode": ctx.settings.signup,
         "done": False,
         "invite_ok": bool(form["invite"]),
@@ -144,6 +144,7 @@ async def signup(request: Request) -> Response:
             display_name=data.display_name,
             password=data.password,
             invite_token=data.invite,
+            email=data.email,
         )
     except Invalid as exc:
         errors = _errors(exc)
@@ -178,20 +179,35 @@ async def logout_all(request: Request) -> Response:
     return response
 
 
+async def account_view(
+    request: Request,
+    errors: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+    saved: str | None = None,
+    status: int = 200,
+) -> Response:
+    """The account page (with errors beside the form that failed, and what was typed there)."""
+    ctx = _ctx(request)
+    assert ctx.member is not None
+    return render(
+        request,
+        "account.html",
+        {
+            "errors": errors or {},
+            "form": {"display_name": ctx.member.display_name, **(form or {})},
+            "saved": saved,
+            "address": await addresses.state_of(ctx.member),
+        },
+        status=status,
+    )
+
+
 @access("signed-in")
 async def account_page(request: Request) -> Response:
     ctx = _ctx(request)
     if ctx.member is None:
         return RedirectResponse("/login?next=/account", status_code=303)
-    return render(
-        request,
-        "account.html",
-        {
-            "errors": {},
-            "form": {"display_name": ctx.member.display_name},
-            "saved": request.query_params.get("saved"),
-        },
-    )
+    return await account_view(request, saved=request.query_params.get("saved"))
 
 
 @access("signed-in")
@@ -201,12 +217,7 @@ async def update_profile(request: Request) -> Response:
     try:
         await accounts.update_profile(ctx, from_form(Profile, form).display_name)
     except Invalid as exc:
-        return render(
-            request,
-            "account.html",
-            {"errors": _errors(exc), "form": _kept(form, "display_name"), "saved": None},
-            status=400,
-        )
+        return await account_view(request, _errors(exc), _kept(form, "display_name"), status=400)
     return RedirectResponse("/account?saved=profile", status_code=303)
 
 
@@ -218,13 +229,7 @@ async def change_password(request: Request) -> Response:
         data = from_form(NewPassword, form)
         token = await accounts.change_password(ctx, data.current, data.new, data.confirm)
     except Invalid as exc:
-        display = ctx.member.display_name if ctx.member else ""
-        return render(
-            request,
-            "account.html",
-            {"errors": _errors(exc), "form": {"display_name": display}, "saved": None},
-            status=400,
-        )
+        return await account_view(request, _errors(exc), status=400)
     return _signed_in(request, token, "/account?saved=password")
 
 

@@ -8,7 +8,7 @@ from starlette.responses import RedirectResponse, Response
 from forum.errors import DomainError, Invalid
 from forum.schemas.moderation import WithReason
 from forum.schemas.parse import from_form
-from forum.services import accounts
+from forum.services import accounts, recovery
 from forum.services.context import Ctx
 from forum.web.access import access
 from forum.web.forms import read_form
@@ -27,6 +27,7 @@ async def _members_page(
         {
             "members": members,
             "invites": invites,
+            "reset_links": await recovery.links_sent_by_admins(ctx),
             "errors": errors or {},
             "invite_link": invite_link,
             "notice": request.query_params.get("done", ""),
@@ -61,6 +62,9 @@ async def member_action(request: Request) -> Response:
             member = await accounts.unsuspend(ctx, handle, from_form(WithReason, form).reason)
         elif verb == "role":
             member = await accounts.set_role(ctx, handle, form["role"])
+        elif verb == "reset-link":
+            # The link goes to the member's address only; the admin's answer never holds it.
+            member = await recovery.admin_send_reset(ctx, handle)
         else:
             raise Invalid("Unknown action.")
     except Invalid as exc:
