@@ -98,13 +98,14 @@ def is_automatic(message: Message, envelope_from: str | None) -> bool:
     return any(message.get(name) is not None for name in ("X-Autoreply", "X-Autorespond"))
 
 
-def idempotency_key(message: Message, raw: bytes, token: str) -> str:
-    """The post's client key: from the Message-ID (a mail server that delivers the same message
-    again makes no second post) and the recipient (one message sent to two reply addresses is
-    two replies). Without a Message-ID, the message's bytes stand in for it."""
+def idempotency_key(message: Message, raw: bytes, post_id: int) -> str:
+    """The post's client key (its author is the token's member): from the Message-ID (a mail
+    server that delivers the same message again makes no second post) and the post answered
+    (one message sent to two reply addresses is two replies). Without a Message-ID, the
+    message's bytes stand in for it."""
     ident = str(message.get("Message-ID", "") or "").strip()
     seed = ident.encode() if ident else raw
-    digest = hashlib.sha256(seed + b"\0" + token.lower().encode()).hexdigest()
+    digest = hashlib.sha256(seed + b"\0" + str(post_id).encode()).hexdigest()
     return f"mail-{digest[:48]}"
 
 
@@ -167,7 +168,7 @@ async def receive(
     if not bounce.text.strip():
         return await bounce.send("empty")
 
-    key = idempotency_key(message, raw, token)
+    key = idempotency_key(message, raw, post.id)
     if await Post.filter(author_id=member.id, client_key=key).exists():
         log.info("mail-in: a message already posted for member %s came again", member.id)
         return Outcome("duplicate", "redelivered")
