@@ -369,3 +369,80 @@ async def test_lmtp_answers_each_recipient(settings: Settings, tmp_path: Path) -
         await writer.wait_closed()
         posts = await Post.filter(author_id=world.bo.id)
         assert sorted(p.parent_id for p in posts) == sorted([world.post.id, second.id])
+
+
+# ---- end to end: the reply on the page and live on a socket -----------------------------------
+
+
+def test_an_emailed_reply_appears_on_the_page_and_live(
+    settings: Settings, database_url: str
+) -> None:
+    """The listener inside the app process (FORUM_MAIL_IN): a member's reply from a mail client,
+    quote and signature included, reaches a socket subscribed to the thread at once."""
+    from starlette.testclient import TestClient
+
+    from tests.test_ws import ORIGIN, login, receive_until, seed, start_thread
+
+    async def members() -> dict[str, int]:
+        now = datetime.now(UTC)
+        ids = {}
+        for handle in ("amara", "bo"):
+            member = await make_member(handle)
+            member.email, member.email_confirmed_at = f"{handle}@example.org", now
+            await member.save()
+            ids[handle] = member.id
+        await channels.create_channel(None, "General", "general")
+        return ids
+
+    ids = seed(database_url, members)
+    live = settings.with_(mail_in="127.0.0.1:0")
+    with TestClient(create_app(live), base_url="http://testserver") as tc:
+        csrf = login(tc, "amara")
+        tid = start_thread(tc, csrf)
+        first = seed(database_url, lambda: Post.get(thread_id=tid))
+        port = tc.app.state.mail_listener.port  # type: ignore[attr-defined]
+        with tc.websocket_connect("/ws", headers=ORIGIN) as ws:
+            ws.send_json({"op": "subscribe", "topic": f"thread:{tid}"})
+            assert ws.receive_json()["op"] == "subscribed"
+            message = EmailMessage()
+            message["From"] = "Bo <bo@example.org>"
+            message["To"] = reply_address(live, first.id, ids["bo"])
+            message["Subject"] = "Re: Live"
+            message["Message-ID"] = make_msgid(domain="example.org")
+            message.set_content(QUOTED_GMAIL + SIGNATURE)
+            with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+                client.send_message(message)
+            frame = receive_until(ws, lambda f: f.get("kind") == "post.created")
+            assert "I can help on Saturday" in frame["html"]
+            assert "legal fund" not in frame["html"] and "Block C" not in frame["html"]
+        page = tc.get(f"/t/{tid}")
+        assert "I agree with the budget, and I can help on Saturday." in page.text
+        assert "Block C" not in page.text
+
+
+@pytest.mark.postgres
+async def test_reply_by_email_on_postgres(postgres_url: str, tmp_path: Path) -> None:
+    from forum.db import apply_migrations
+    from tests.conftest import BASE
+
+    await apply_migrations(postgres_url)
+    settings = Settings(
+        database_url=postgres_url,
+        base_url=BASE,
+        secret_key="test",
+        email_url=f"file://{tmp_path / 'mail'}",
+        mail_in="127.0.0.1:0",
+    )
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        world = World(application, tmp_path / "mail")
+        await world.setup()
+        message = world.message(message_id="<pg-1@example.org>")
+        await world.send(message)
+        await world.send(message)  # redelivered: still one post
+        [reply] = await world.replies()
+        assert reply.body == "I agree with the budget, and I can help on Saturday."
+        await Thread.filter(id=world.thread.id).update(locked=True)
+        await world.send(world.message("Too late.\n"))
+        [bounce] = await world.bounces()
+        assert "locked" in text_of(bounce) and "Too late." in text_of(bounce)
