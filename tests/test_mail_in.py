@@ -276,15 +276,27 @@ async def test_an_empty_reply_bounces(world: World) -> None:
 
 
 async def test_posting_limits_apply_and_bounce_with_the_text(world: World) -> None:
-    await world.send(world.message("First words.\n"))
-    for _ in range(6):  # beyond the new-member rate of 4 a minute
-        await world.send(world.message("More words, again and again.\n"))
-    replies = await world.replies()
-    assert 1 <= len(replies) <= 4
+    # A member in their first days posts at most 4 times a minute, by email as on the site.
+    for n in range(6):
+        await world.send(world.message(f"Point number {n} of my long answer.\n"))
+    assert len(await world.replies()) == 4
     bounces = await world.bounces()
-    assert bounces
-    assert all("very fast" in text_of(b) or "same text" in text_of(b) for b in bounces)
-    assert all("More words, again" in text_of(b) for b in bounces)
+    assert len(bounces) == 2
+    for bounce, n in zip(bounces, (4, 5), strict=True):
+        assert "posting very fast" in text_of(bounce)
+        assert f"Point number {n} of my long answer." in text_of(bounce)
+
+
+async def test_slow_mode_and_the_same_text_twice_bounce(world: World) -> None:
+    await world.send(world.message("Once is enough.\n"))
+    await world.send(world.message("Once is enough.\n"))  # a new Message-ID, the same text
+    [same] = await world.bounces()
+    assert "You just posted this same text here." in text_of(same)
+    await Thread.filter(id=world.thread.id).update(slow_mode_seconds=600)
+    await world.send(world.message("Something new.\n"))
+    assert len(await world.replies()) == 1
+    slow = (await world.bounces())[-1]
+    assert "Slow mode is on" in text_of(slow) and "Something new." in text_of(slow)
 
 
 async def test_automatic_answers_are_neither_posted_nor_answered(world: World) -> None:
@@ -446,3 +458,29 @@ async def test_reply_by_email_on_postgres(postgres_url: str, tmp_path: Path) -> 
         await world.send(world.message("Too late.\n"))
         [bounce] = await world.bounces()
         assert "locked" in text_of(bounce) and "Too late." in text_of(bounce)
+
+
+async def test_a_failure_of_ours_asks_the_sender_to_retry(settings: Settings) -> None:
+    """With no database to reach, the listener answers 451 (the sending server keeps the message
+    and tries again) and goes on answering."""
+    from forum.mail.listener import MailListener
+    from forum.security import Hasher, Throttle
+    from forum.services.context import Services
+
+    services = Services(settings=settings, hasher=Hasher(1), throttle=Throttle(None))
+    listener = MailListener(services, "127.0.0.1", 0)
+    await listener.start()
+    try:
+        message = EmailMessage()
+        message["From"] = "bo@example.org"
+        message["To"] = reply_address(settings, 12345, 678)
+        message["Message-ID"] = make_msgid(domain="example.org")
+        message.set_content("Words.")
+        for _ in range(2):
+            with pytest.raises(aiosmtplib.SMTPDataError) as later:
+                await aiosmtplib.send(
+                    message, hostname="127.0.0.1", port=listener.port, start_tls=False
+                )
+            assert later.value.code == 451
+    finally:
+        await listener.stop()
