@@ -27,7 +27,7 @@ _QUOTED_LINE = re.compile(r"^\s*>")
 # A horizontal rule (an HTML reply's <hr> above its quote) or an attribution line that names an
 # address or a year and ends with a colon.
 _RULE = re.compile(r"^\s*(?:[-_*]\s*){3,}$")
-_ATTRIBUTION = re.compile(r"^.*(?:@|\b(?:19|20)\d\d\b).*:\s*$")
+_ATTRIBUTION = re.compile(r"@|\b(?:19|20)\d\d\b")
 # What mail clients put around the quoted message in HTML: Gmail's and Thunderbird's quote and
 # signature blocks, Apple Mail's cited blockquote, Outlook's reply header and what follows it.
 _HTML_QUOTES = (
@@ -39,6 +39,12 @@ _HTML_QUOTES = (
     "#appendonsend",
 )
 _OUTLOOK_HEADER = "#divRplyFwdMsg"
+
+
+# Only this much of a text part is read: a reply is at most 50,000 characters and comes first,
+# and the quote-finding expressions take time in proportion to what they are given.
+MAX_TEXT = 120_000
+MAX_HTML = 200_000
 
 
 class Unreadable(Exception):
@@ -54,8 +60,8 @@ def text_of_message(message: Message) -> str:
         raise Unreadable("no text part")
     content = _decoded(body)
     if body.get_content_subtype() == "html":
-        return html_to_text(content)
-    return content
+        return html_to_text(content[:MAX_HTML])[:MAX_TEXT]
+    return content[:MAX_TEXT]
 
 
 def _decoded(part: MIMEPart) -> str:
@@ -121,10 +127,16 @@ def _trim_quote_tail(text: str) -> str:
     while lines and (not lines[0].strip() or _QUOTED_LINE.match(lines[0])):
         lines.pop(0)
     while lines and (
-        not lines[-1].strip()
-        or _QUOTED_LINE.match(lines[-1])
-        or _RULE.match(lines[-1])
-        or _ATTRIBUTION.match(lines[-1])
+        not lines[-1].strip() or _QUOTED_LINE.match(lines[-1]) or _is_rule_or_attribution(lines[-1])
     ):
         lines.pop()
     return "\n".join(lines)
+
+
+def _is_rule_or_attribution(line: str) -> bool:
+    line = line.strip()
+    if len(line) > 300:  # neither is long; and the expressions need not look at what is
+        return False
+    if _RULE.match(line):
+        return True
+    return line.endswith(":") and _ATTRIBUTION.search(line) is not None

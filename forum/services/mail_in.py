@@ -14,6 +14,7 @@ are never answered by email, and their bounce names nothing of the caucus.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -86,6 +87,21 @@ def parse_message(raw: bytes) -> EmailMessage:
     return message
 
 
+def read(raw: bytes, envelope_from: str | None) -> tuple[EmailMessage, bool, str | None]:
+    """The parsed message, whether a machine sent it, and the member's new text in it (None if
+    no text part could be read)."""
+    message = parse_message(raw)
+    automatic = is_automatic(message, envelope_from)
+    try:
+        text: str | None = reply_text.new_text(reply_text.text_of_message(message))
+    except reply_text.Unreadable:
+        text = None
+    except Exception as exc:  # what the libraries trip on (HTML nested too deep) is unreadable too
+        log.warning("mail-in: a message could not be read (%s)", type(exc).__name__)
+        text = None
+    return message, automatic, text
+
+
 def is_automatic(message: Message, envelope_from: str | None) -> bool:
     """Whether the message was sent by a machine (RFC 3834 and common practice)."""
     if envelope_from is not None and envelope_from.strip("<> ") == "":
@@ -135,8 +151,8 @@ async def receive(
         return Outcome("dropped", "unknown_token")
     post_id, member_id = names
     try:
-        message = parse_message(raw)
-        automatic = is_automatic(message, envelope_from)
+        # Parsing and cutting a large message takes a moment: not on the event loop.
+        message, automatic, text = await asyncio.to_thread(read, raw, envelope_from)
     except Exception:  # the parser is lenient; a header it chokes on makes the message unreadable
         log.info("mail-in: an unparseable message for member %s was dropped", member_id)
         return Outcome("dropped", "unparseable")
@@ -152,7 +168,7 @@ async def receive(
     actor = await accounts.load_actor(member)
     post = await Post.filter(id=post_id).select_related("thread__channel").first()
     thread: Thread | None = post.thread if post is not None else None
-    bounce = _Bounce(services, member, actor, thread, message)
+    bounce = _Bounce(services, member, actor, thread, message, text)
 
     if _sender(message) != member.email.strip().lower():
         return await bounce.send("from_mismatch", with_text=False)
@@ -197,19 +213,14 @@ class _Bounce:
         actor: Actor,
         thread: Thread | None,
         message: EmailMessage,
+        text: str | None,
     ) -> None:
         self.services = services
         self.member = member
         self.actor = actor
         self.thread = thread
         self.message = message
-        try:
-            self.text: str | None = reply_text.new_text(reply_text.text_of_message(message))
-        except reply_text.Unreadable:
-            self.text = None
-        except Exception:  # a MIME structure the library trips on is unreadable too
-            log.exception("mail-in: reading a message for member %s failed", member.id)
-            self.text = None
+        self.text = text
 
     def _names_thread(self) -> bool:
         # Only an open thread the member reads is named: never a caucus's, never one they left.
