@@ -484,3 +484,18 @@ async def test_a_failure_of_ours_asks_the_sender_to_retry(settings: Settings) ->
             assert later.value.code == 451
     finally:
         await listener.stop()
+
+
+async def test_an_unconfirmed_address_gets_no_post_and_no_mail(world: World) -> None:
+    await Member.filter(id=world.bo.id).update(email_confirmed_at=None)
+    await world.send(world.message())
+    assert await world.replies() == []
+    assert await world.bounces() == []
+    assert await OutboxMessage.all().count() == 0
+
+
+async def test_a_member_gets_at_most_twenty_bounces_an_hour(world: World) -> None:
+    await Thread.filter(id=world.thread.id).update(locked=True)
+    for n in range(22):
+        await world.send(world.message(f"Attempt {n}.\n"))
+    assert len(await world.bounces()) == 20
