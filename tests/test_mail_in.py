@@ -499,3 +499,12 @@ async def test_a_member_gets_at_most_twenty_bounces_an_hour(world: World) -> Non
     for n in range(22):
         await world.send(world.message(f"Attempt {n}.\n"))
     assert len(await world.bounces()) == 20
+
+
+async def test_a_redelivery_after_the_thread_was_locked_is_quiet(world: World) -> None:
+    message = world.message(message_id="<before-lock@example.org>")
+    await world.send(message)
+    await Thread.filter(id=world.thread.id).update(locked=True)
+    await world.send(message)
+    assert len(await world.replies()) == 1
+    assert await world.bounces() == []

@@ -174,6 +174,12 @@ async def receive(
         return await bounce.send("from_mismatch", with_text=False)
     if post is None or thread is None or post.deleted:
         return await bounce.send("gone")
+    # Before the rules: a message posted once and delivered again is no refusal, even if the
+    # thread was locked in between.
+    key = idempotency_key(message, raw, post.id)
+    if await Post.filter(author_id=member.id, client_key=key).exists():
+        log.info("mail-in: a message already posted for member %s came again", member.id)
+        return Outcome("duplicate", "redelivered")
     refusal = policy.threads.email_reply_refusal(actor, thread)
     if refusal == "caucus":
         return await bounce.send("caucus")
@@ -184,10 +190,6 @@ async def receive(
     if not bounce.text.strip():
         return await bounce.send("empty")
 
-    key = idempotency_key(message, raw, post.id)
-    if await Post.filter(author_id=member.id, client_key=key).exists():
-        log.info("mail-in: a message already posted for member %s came again", member.id)
-        return Outcome("duplicate", "redelivered")
     ctx = Ctx(services=services, actor=actor, member=member, address="email")
     try:
         reply = await posting.reply(ctx, thread.id, bounce.text, parent_id=post.id, key=key)
