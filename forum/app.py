@@ -15,6 +15,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from forum import renderer, seams
 from forum.db import tortoise_config
+from forum.mail.listener import MailListener
 from forum.mail.outbox import Deliverer
 from forum.mail.transport import make_transport
 from forum.realtime.broker import make_broker
@@ -22,7 +23,7 @@ from forum.realtime.events import prune
 from forum.realtime.hub import Hub, SocketLimits
 from forum.security import Hasher, Throttle
 from forum.services.context import Services
-from forum.settings import Settings
+from forum.settings import Settings, mail_in_address
 from forum.web import errors
 from forum.web.middleware import BodyTooLarge, ForumMiddleware
 from forum.web.routes import routes
@@ -57,6 +58,13 @@ def create_app(settings: Settings, warm_renderer: bool = False) -> Starlette:
         make_transport(settings.email_url), settings.sender, settings.email_from_name
     )
     services.wake_mail = deliverer.poke
+    # Replies by email, received in this process (FORUM_MAIL_IN): posted here, so they reach
+    # this process's sockets even with the in-process broker.
+    mail_listener = (
+        MailListener(services, *mail_in_address(settings.mail_in), lmtp=settings.mail_in_lmtp)
+        if settings.mail_in
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -71,6 +79,8 @@ def create_app(settings: Settings, warm_renderer: bool = False) -> Starlette:
             pruning = asyncio.create_task(_prune_forever(settings.event_retention_days))
             deliverer.start()
             renderer.acquire()
+            if mail_listener is not None:
+                await mail_listener.start()
             warming = (
                 asyncio.create_task(
                     renderer.warm(settings.render_workers, settings.render_timeout_seconds)
@@ -85,6 +95,8 @@ def create_app(settings: Settings, warm_renderer: bool = False) -> Starlette:
                     warming.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await warming
+                if mail_listener is not None:
+                    await mail_listener.stop()
                 pruning.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await pruning
@@ -107,6 +119,7 @@ def create_app(settings: Settings, warm_renderer: bool = False) -> Starlette:
     app.state.hub = hub
     app.state.broker = broker
     app.state.deliverer = deliverer
+    app.state.mail_listener = mail_listener
     return app
 
 

@@ -94,6 +94,16 @@ def cmd_create_token(settings: Settings, args: argparse.Namespace) -> None:
     asyncio.run(_with_db(settings, work))
 
 
+def cmd_mail_in(settings: Settings, args: argparse.Namespace) -> None:
+    from forum.mail.listener import serve
+
+    if not settings.secret_key_from_env:
+        raise CommandError(
+            "set FORUM_SECRET_KEY (the same as the app's): reply addresses are signed with it"
+        )
+    asyncio.run(serve(settings, args.host, args.port, args.lmtp or settings.mail_in_lmtp))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="forum",
@@ -144,6 +154,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--expires-days", type=int, help="the token stops working after this many days")
     p.set_defaults(run=cmd_create_token)
+
+    p = sub.add_parser(
+        "mail-in",
+        help="receive replies by email (SMTP, or LMTP from a mail server such as Postfix)",
+        description="Listen for mail to reply+TOKEN@ addresses and post each reply as its "
+        "member. Replies reach open pages live through FORUM_REDIS_URL; without Redis, set "
+        "FORUM_MAIL_IN=host:port to listen inside the app process instead. Messages larger "
+        "than FORUM_MAIL_IN_MAX_BYTES are refused.",
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=2525)
+    p.add_argument("--lmtp", action="store_true", help="speak LMTP (also FORUM_MAIL_IN_LMTP=1)")
+    p.set_defaults(run=cmd_mail_in)
 
     _more_commands(sub)
     return parser

@@ -20,6 +20,8 @@ class Settings:
     database_url: str = "sqlite://forum.sqlite3"
     redis_url: str | None = None
     secret_key: str = ""
+    # False when FORUM_SECRET_KEY was unset and a random key was made for this process alone.
+    secret_key_from_env: bool = True
     base_url: str = "http://127.0.0.1:8000"
     signup: SignupMode = "invite"
     # Sessions end after this long without a request, and after the absolute limit in any case.
@@ -67,6 +69,13 @@ class Settings:
     # The From address; unset: forum@ the base URL's host.
     email_from: str = ""
     email_from_name: str = "forum"
+    # Replies by email (see forum.mail.listener): "host:port" starts a listener inside each app
+    # process (empty: none; `forum mail-in` runs one on its own), speaking LMTP when
+    # `mail_in_lmtp` is set (for a mail server such as Postfix), SMTP otherwise. Messages larger
+    # than `mail_in_max_bytes` are refused (552).
+    mail_in: str = ""
+    mail_in_lmtp: bool = False
+    mail_in_max_bytes: int = 10 * 1024 * 1024
 
     @property
     def secure_cookies(self) -> bool:
@@ -98,8 +107,12 @@ class Settings:
             email_url=_email_url(env, database_url),
             email_from=env.get("FORUM_EMAIL_FROM", ""),
             email_from_name=env.get("FORUM_EMAIL_FROM_NAME", cls.email_from_name),
+            mail_in=_mail_in(env),
+            mail_in_lmtp=env.get("FORUM_MAIL_IN_LMTP", "") in ("1", "true", "yes"),
+            mail_in_max_bytes=int(_number(env, "FORUM_MAIL_IN_MAX_BYTES", cls.mail_in_max_bytes)),
             redis_url=env.get("FORUM_REDIS_URL") or None,
             secret_key=secret,
+            secret_key_from_env=bool(env.get("FORUM_SECRET_KEY")),
             base_url=env.get("FORUM_BASE_URL", cls.base_url).rstrip("/"),
             signup=signup,  # type: ignore[arg-type]
             post_rate=_rate(env, "FORUM_POST_RATE", cls.post_rate),
@@ -163,6 +176,23 @@ def _email_url(env: Mapping[str, str], database_url: str) -> str:
     raise SettingsError(
         "FORUM_EMAIL_URL must be smtp://user:pass@host:port, smtps://..., file:///folder or console"
     )
+
+
+def _mail_in(env: Mapping[str, str]) -> str:
+    """FORUM_MAIL_IN as "host:port" (port 0: any free port), or empty for no listener."""
+    raw = env.get("FORUM_MAIL_IN", "").strip()
+    if not raw:
+        return ""
+    host, colon, port = raw.rpartition(":")
+    if not colon or not host or not port.isdigit() or int(port) > 65535:
+        raise SettingsError("FORUM_MAIL_IN must be host:port, such as 127.0.0.1:2525")
+    return raw
+
+
+def mail_in_address(value: str) -> tuple[str, int]:
+    """The (host, port) of a FORUM_MAIL_IN value checked by `from_env`."""
+    host, _, port = value.rpartition(":")
+    return host.strip("[]"), int(port)
 
 
 def _proxies(env: Mapping[str, str]) -> str:

@@ -51,3 +51,28 @@ def can_moderate_thread(actor: Actor, thread: Thread) -> bool:
 def check_moderate_thread(actor: Actor, thread: Thread) -> None:
     if not can_moderate_thread(actor, thread):
         deny(actor, can_read_thread(actor, thread))
+
+
+# A thread is answered by email only in an open channel: a caucus's emails carry no text and no
+# reply address, so a reply by email to a caucus thread is refused whoever sends it. Otherwise
+# the emailed reply follows the site's rule, and this names the reason it is refused (a code the
+# mail service words for the member), or None when the reply may go ahead.
+def email_reply_refusal(actor: Actor, thread: Thread) -> str | None:
+    channel = thread.channel
+    if channel.caucus_id is not None:
+        return "caucus"
+    if actor.status == "suspended":
+        return "suspended"
+    if not actor.is_member:
+        return "inactive"
+    if not can_read_channel(actor, channel):
+        return "no_access"
+    if channel.archived:
+        return "archived"
+    if not can_reply(actor, thread):
+        return "locked"
+    return None
+
+
+def can_reply_by_email(actor: Actor, thread: Thread) -> bool:
+    return email_reply_refusal(actor, thread) is None
