@@ -15,6 +15,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from forum import renderer, seams
 from forum.db import tortoise_config
+from forum.metrics import Metrics, add_pool_gauges
 from forum.realtime.broker import make_broker
 from forum.realtime.events import prune
 from forum.realtime.hub import Hub, SocketLimits
@@ -24,6 +25,7 @@ from forum.settings import Settings
 from forum.web import errors
 from forum.web.middleware import BodyTooLarge, ForumMiddleware
 from forum.web.routes import routes
+from forum.web.telemetry import RequestTelemetry
 from forum.web.templating import render_live_post
 from forum.web.ws import actor_loader_for, live_sessions_for
 
@@ -51,6 +53,7 @@ def create_app(settings: Settings, warm_renderer: bool = False) -> Starlette:
         ),
     )
     services.publish = broker.publish
+    metrics = app_metrics(hub, broker)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -91,14 +94,42 @@ def create_app(settings: Settings, warm_renderer: bool = False) -> Starlette:
     handlers[BodyTooLarge] = errors.too_large
     app = Starlette(
         routes=routes(),
-        middleware=[Middleware(ForumMiddleware, services=services)],
+        middleware=[
+            Middleware(RequestTelemetry, metrics=metrics),
+            Middleware(ForumMiddleware, services=services),
+        ],
         exception_handlers=handlers,
         lifespan=lifespan,
     )
     app.state.services = services
     app.state.hub = hub
     app.state.broker = broker
+    app.state.metrics = metrics
     return app
+
+
+def app_metrics(hub: Hub, broker: object) -> Metrics:
+    """The process's metrics, with the readings of its running parts. More plug in with
+    `app.state.metrics.add_gauge(...)` (see forum.metrics)."""
+    metrics = Metrics()
+    metrics.add_gauge("forum_open_sockets", "Websockets open in this process", lambda: hub.count)
+    metrics.add_counter(
+        "forum_events_dispatched",
+        "Live events this process took from the broker",
+        lambda: hub.dispatched,
+    )
+    metrics.add_counter(
+        "forum_frames_delivered",
+        "Live frames this process pushed to websockets",
+        lambda: hub.delivered,
+    )
+    metrics.add_counter(
+        "forum_broker_reconnects",
+        "Times the broker subscription was made again after it was lost",
+        lambda: getattr(broker, "reconnects", 0),
+    )
+    add_pool_gauges(metrics)
+    return metrics
 
 
 async def _prune_forever(days: int, every: float = 3600.0) -> None:

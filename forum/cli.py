@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=1, help="app processes (share events via Redis)")
     p.add_argument("--migrate", action="store_true", help="apply migrations first")
-    p.add_argument("--verbose", action="store_true", help="log every request")
+    p.add_argument("--verbose", action="store_true", help="also log uvicorn's own notices")
     p.set_defaults(run=cmd_serve)
 
     p = sub.add_parser("migrate", help="apply the database migrations")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from forum.web import api, ws
+from forum.web import api, telemetry, ws
 from forum.web.templating import TEMPLATE_DIR
 from forum.web.views import accounts, admin, caucuses, feeds, home, inbox, moderation, threads
 
@@ -16,6 +16,8 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/", threads.home),
         Route("/healthz", home.health),
+        Route("/readyz", telemetry.ready),
+        Route("/metrics", telemetry.metrics),
         # accounts
         Route("/login", accounts.login_page, methods=["GET"]),
         Route("/login", accounts.login, methods=["POST"]),
