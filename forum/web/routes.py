@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
-from starlette.staticfiles import StaticFiles
 
 from forum.web import api, telemetry, ws
+from forum.web.static import HashedStaticFiles
 from forum.web.templating import TEMPLATE_DIR
 from forum.web.views import accounts, admin, caucuses, feeds, home, inbox, moderation, threads
 
@@ -83,5 +83,5 @@ def routes() -> list[BaseRoute]:
         Route("/admin/invites", admin.create_invite, methods=["POST"]),
         WebSocketRoute("/ws", ws.live),
         Mount("/api/v1", routes=api.routes()),
-        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        Mount("/static", HashedStaticFiles(directory=STATIC_DIR), name="static"),
     ]
