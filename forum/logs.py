@@ -18,11 +18,21 @@ from forum.settings import Settings
 REQUEST_LOGGER = "forum.request"
 
 
+_encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
+
+
 class JsonFormatter(logging.Formatter):
+    # The formatted second, made once per second (a line per request makes strftime add up).
+    _second = -1
+    _stamp = ""
+
     def format(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        if second != self._second:
+            self._second = second
+            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         out: dict[str, Any] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "time": f"{self._stamp}.{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
         }
@@ -33,7 +43,7 @@ class JsonFormatter(logging.Formatter):
             out["message"] = record.getMessage()
         if record.exc_info:
             out["error"] = self.formatException(record.exc_info)
-        return json.dumps(out, separators=(",", ":"), default=str)
+        return _encode(out)
 
 
 class TextFormatter(logging.Formatter):
