@@ -35,6 +35,9 @@ def test_every_command_has_help(tmp_path: Path) -> None:
         "create-channel",
         "import-statements",
         "demo",
+        "doctor",
+        "backup",
+        "restore",
     )
     for command in commands:
         assert command in top.stdout
