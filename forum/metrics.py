@@ -12,8 +12,9 @@ No label ever holds a path, a slug, a handle or any text: routes are templates (
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -26,6 +27,7 @@ log = logging.getLogger("forum.metrics")
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 Reading = Callable[[], float | None]
+AsyncReading = Callable[[], Awaitable[float | None]]
 
 
 class _Readings(Collector):
@@ -76,6 +78,10 @@ class Metrics:
         # child up through `labels()` takes a lock and builds a key every time.
         self._counts: dict[tuple[str, str, int], Any] = {}
         self._latencies: dict[str, Any] = {}
+        # Readings that need the database (a count of rows): awaited by `refresh` just before
+        # each scrape, their last values reported.
+        self._async: list[tuple[str, AsyncReading]] = []
+        self._values: dict[str, float | None] = {}
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
         key = (route, method, status)
@@ -92,6 +98,22 @@ class Metrics:
         """A value read when scraped (None: not reported this time). For example, at merge:
         `metrics.add_gauge("forum_outbox_backlog", "Emails waiting to be sent", backlog)`."""
         self.readings.items.append(("gauge", name, help_text, read))
+
+    def add_async_gauge(self, name: str, help_text: str, read: AsyncReading) -> None:
+        """A value that takes a query to know, e.g. at merge: `metrics.add_async_gauge(
+        "forum_outbox_backlog", "Emails waiting to be sent", count_unsent)`. Read at each
+        scrape (2 s at most; a reading that fails or is late is left out of that scrape)."""
+        self._async.append((name, read))
+        self._values[name] = None
+        self.add_gauge(name, help_text, lambda: self._values.get(name))
+
+    async def refresh(self) -> None:
+        for name, read in self._async:
+            try:
+                self._values[name] = await asyncio.wait_for(read(), 2)
+            except Exception:
+                log.exception("metric %s could not be read", name)
+                self._values[name] = None
 
     def add_counter(self, name: str, help_text: str, read: Reading) -> None:
         """A count that only grows, read when scraped (exposed as `<name>_total`)."""

@@ -21,6 +21,7 @@ from tortoise import connections
 
 from forum.app import create_app
 from forum.logs import REQUEST_LOGGER, JsonFormatter
+from forum.models import Member
 from forum.readiness import redis_problem
 from forum.services.demo import DEMO_PASSWORD
 from forum.settings import Settings
@@ -99,6 +100,16 @@ async def test_metrics_answer_only_the_token_and_count_requests_by_route(
         await c.get("/c/a-slug")
         await c.get("/login")
         app.state.metrics.add_gauge("forum_outbox_backlog", "Emails waiting", lambda: 7)
+
+        async def members() -> float:
+            return float(await Member.all().count())
+
+        async def broken() -> float:
+            raise RuntimeError("no such table")
+
+        app.state.metrics.add_async_gauge("forum_members", "Member accounts", members)
+        app.state.metrics.add_async_gauge("forum_broken", "A reading that fails", broken)
+        await make_member("dee")
         scraped = await c.get("/metrics", headers={"authorization": f"Bearer {TOKEN}"})
     assert scraped.status_code == 200
     assert scraped.headers["content-type"].startswith("text/plain")
@@ -115,8 +126,10 @@ async def test_metrics_answer_only_the_token_and_count_requests_by_route(
         "forum_db_pool_size 1.0",
         "forum_db_pool_in_use",
         "forum_outbox_backlog 7.0",
+        "forum_members 1.0",
     ):
         assert name in text
+    assert "forum_broken" not in text  # a reading that fails is left out, the rest stand
     assert "a-slug" not in text
 
 

@@ -142,7 +142,9 @@ async def metrics(request: Request) -> Response:
         from forum.web.errors import error_response
 
         return error_response(request, 404)
-    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    metrics: Metrics = request.app.state.metrics
+    await metrics.refresh()
+    return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
 @access("anyone")
