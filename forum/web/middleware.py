@@ -113,7 +113,9 @@ class ForumMiddleware:
             socket_ctx = await self._socket_ctx(scope, send)
             if socket_ctx is not None:
                 scope.setdefault("state", {})["ctx"] = socket_ctx
-                scope[SOCKET_SEND] = send
+                # The server's own send: an outer middleware (telemetry) may have kept it here
+                # before wrapping the one passed on.
+                scope.setdefault(SOCKET_SEND, send)
                 del socket_ctx  # this frame lasts as long as the socket: keep nothing of its own
                 await self.app(scope, receive, send)
             return

@@ -30,6 +30,7 @@ from forum.logs import REQUEST_LOGGER
 from forum.metrics import Metrics
 from forum.readiness import readiness
 from forum.web.access import access
+from forum.web.middleware import SOCKET_SEND
 
 log = logging.getLogger(REQUEST_LOGGER)
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
@@ -65,6 +66,11 @@ class RequestTelemetry:
         given = _header(scope, b"x-request-id")
         request_id = given if given and REQUEST_ID.fullmatch(given) else secrets.token_hex(8)
         scope["forum.request_id"] = request_id
+        if kind == "websocket":
+            # The hub writes a socket's frames through the server's own send (forum.seams
+            # writes them straight to the transport when it is uvicorn's): it must not get the
+            # wrapper below, which only needs to see the accept or the refusal.
+            scope.setdefault(SOCKET_SEND, send)
         status = 0
         id_header = (b"x-request-id", request_id.encode())
 
@@ -85,6 +91,8 @@ class RequestTelemetry:
         except BaseException:
             status = status or 500
             raise
+        else:
+            status = status or 499  # the client went away before an answer (nginx's code)
         finally:
             seconds = time.perf_counter() - started
             route = route_template(scope)
