@@ -18,6 +18,7 @@ from forum.db import tortoise_config
 from forum.mail.listener import MailListener
 from forum.mail.outbox import Deliverer
 from forum.mail.transport import make_transport
+from forum.metrics import Metrics, add_pool_gauges
 from forum.realtime.broker import make_broker
 from forum.realtime.events import prune
 from forum.realtime.hub import Hub, SocketLimits
@@ -27,6 +28,7 @@ from forum.settings import Settings, mail_in_address
 from forum.web import errors
 from forum.web.middleware import BodyTooLarge, ForumMiddleware
 from forum.web.routes import routes
+from forum.web.telemetry import RequestTelemetry
 from forum.web.templating import render_live_post
 from forum.web.ws import actor_loader_for, live_sessions_for
 
@@ -65,6 +67,7 @@ def create_app(settings: Settings, warm_renderer: bool = False) -> Starlette:
         if settings.mail_in
         else None
     )
+    metrics = app_metrics(hub, broker)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -111,7 +114,10 @@ def create_app(settings: Settings, warm_renderer: bool = False) -> Starlette:
     handlers[BodyTooLarge] = errors.too_large
     app = Starlette(
         routes=routes(),
-        middleware=[Middleware(ForumMiddleware, services=services)],
+        middleware=[
+            Middleware(RequestTelemetry, metrics=metrics),
+            Middleware(ForumMiddleware, services=services),
+        ],
         exception_handlers=handlers,
         lifespan=lifespan,
     )
@@ -120,7 +126,32 @@ def create_app(settings: Settings, warm_renderer: bool = False) -> Starlette:
     app.state.broker = broker
     app.state.deliverer = deliverer
     app.state.mail_listener = mail_listener
+    app.state.metrics = metrics
     return app
+
+
+def app_metrics(hub: Hub, broker: object) -> Metrics:
+    """The process's metrics, with the readings of its running parts. More plug in with
+    `app.state.metrics.add_gauge(...)` (see forum.metrics)."""
+    metrics = Metrics()
+    metrics.add_gauge("forum_open_sockets", "Websockets open in this process", lambda: hub.count)
+    metrics.add_counter(
+        "forum_events_dispatched",
+        "Live events this process took from the broker",
+        lambda: hub.dispatched,
+    )
+    metrics.add_counter(
+        "forum_frames_delivered",
+        "Live frames this process pushed to websockets",
+        lambda: hub.delivered,
+    )
+    metrics.add_counter(
+        "forum_broker_reconnects",
+        "Times the broker subscription was made again after it was lost",
+        lambda: getattr(broker, "reconnects", 0),
+    )
+    add_pool_gauges(metrics)
+    return metrics
 
 
 async def _prune_forever(days: int, every: float = 3600.0) -> None:

@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=1, help="app processes (share events via Redis)")
     p.add_argument("--migrate", action="store_true", help="apply migrations first")
-    p.add_argument("--verbose", action="store_true", help="log every request")
+    p.add_argument("--verbose", action="store_true", help="also log uvicorn's own notices")
     p.set_defaults(run=cmd_serve)
 
     p = sub.add_parser("migrate", help="apply the database migrations")
@@ -173,10 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _more_commands(sub: Any) -> None:
-    """Content commands (channels, statements, demo), kept apart from account ones."""
-    from forum import cli_content
+    """Content commands (channels, statements, demo) and the operator's (doctor, backup,
+    restore), kept apart from account ones."""
+    from forum import cli_content, cli_ops
 
     cli_content.register(sub)
+    cli_ops.register(sub)
 
 
 def main(argv: list[str] | None = None) -> None:

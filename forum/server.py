@@ -28,6 +28,7 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
 
+from forum.logs import log_config
 from forum.settings import Settings
 
 log = logging.getLogger("forum.server")
@@ -132,6 +133,9 @@ def serve(settings: Settings, host: str, port: int, workers: int, verbose: bool)
         port=port,
         workers=workers,
         log_level="info" if verbose else "warning",
+        # One structured line per request comes from forum.web.telemetry instead.
+        log_config=log_config(settings, verbose),
+        access_log=False,
         http=DeadlineProtocol,
         ws="websockets-sansio",
         # Compression costs 2-4x memory per socket for small frames; our frames are small.

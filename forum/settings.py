@@ -76,6 +76,12 @@ class Settings:
     mail_in: str = ""
     mail_in_lmtp: bool = False
     mail_in_max_bytes: int = 10 * 1024 * 1024
+    # True when FORUM_SECRET_KEY was not set and a random key stands in (`forum doctor` says so).
+    secret_key_generated: bool = False
+    # `/metrics` answers only a scraper that sends `Authorization: Bearer <this>`; unset: 404.
+    metrics_token: str = ""
+    # `forum serve` logs one line per request: "json" (one object a line) or "text".
+    log_format: Literal["json", "text"] = "json"
 
     @property
     def secure_cookies(self) -> bool:
@@ -86,6 +92,12 @@ class Settings:
         from urllib.parse import urlsplit
 
         return self.email_from or f"forum@{urlsplit(self.base_url).hostname or 'localhost'}"
+    def sqlite_path(self) -> str | None:
+        """The SQLite file of a sqlite:// database URL (None for PostgreSQL or in-memory)."""
+        if not self.database_url.startswith("sqlite://"):
+            return None
+        path = self.database_url.split("://", 1)[1].split("?", 1)[0]
+        return None if path in ("", ":memory:") else path
 
     @property
     def is_postgres(self) -> bool:
@@ -102,6 +114,9 @@ class Settings:
             raise SettingsError("FORUM_SIGNUP must be one of invite, approval, open")
         secret = env.get("FORUM_SECRET_KEY") or secrets.token_urlsafe(32)
         database_url = env.get("FORUM_DATABASE_URL", cls.database_url)
+        log_format = env.get("FORUM_LOG_FORMAT", "json")
+        if log_format not in ("json", "text"):
+            raise SettingsError("FORUM_LOG_FORMAT must be json or text")
         return cls(
             database_url=database_url,
             email_url=_email_url(env, database_url),
@@ -126,6 +141,9 @@ class Settings:
             ws_replay_burst=int(_number(env, "FORUM_WS_REPLAY_BURST", cls.ws_replay_burst)),
             ws_replay_rate=_number(env, "FORUM_WS_REPLAY_RATE", cls.ws_replay_rate),
             ws_recheck_seconds=_number(env, "FORUM_WS_RECHECK_SECONDS", cls.ws_recheck_seconds),
+            secret_key_generated=not env.get("FORUM_SECRET_KEY"),
+            metrics_token=env.get("FORUM_METRICS_TOKEN", ""),
+            log_format=log_format,  # type: ignore[arg-type]
         )
 
 

@@ -64,8 +64,11 @@ class RedisProcess:
 class AppProcess:
     """`forum serve` in a subprocess on its own port, with the given FORUM_* settings."""
 
-    def __init__(self, port: int, env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self, port: int, env: dict[str, str], log: Path, base_url: str | None = None
+    ) -> None:
         self.port = port
+        self.base_url = base_url  # the public address, when a proxy serves it (default: url)
         self.env = env
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
@@ -77,7 +80,7 @@ class AppProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        env = {**os.environ, **self.env, "FORUM_BASE_URL": self.url}
+        env = {**os.environ, **self.env, "FORUM_BASE_URL": self.base_url or self.url}
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "forum", "serve", "--port", str(self.port)],

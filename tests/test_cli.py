@@ -36,6 +36,9 @@ def test_every_command_has_help(tmp_path: Path) -> None:
         "import-statements",
         "demo",
         "mail-in",
+        "doctor",
+        "backup",
+        "restore",
     )
     for command in commands:
         assert command in top.stdout

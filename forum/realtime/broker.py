@@ -70,14 +70,19 @@ def _encode(message: Message) -> str:
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
 
 
+def _label(message: Message) -> str:
+    """What a log line may say of an event: its topic, sequence and kind, never its payload."""
+    return f"{message.get('topic')}#{message.get('seq')} {message.get('kind')}"
+
+
 def _decode(data: str | bytes) -> Message | None:
     try:
         message = json.loads(data)
     except ValueError:
-        logger.warning("broker: dropping undecodable message %r", data[:200])
+        logger.warning("broker: dropping an undecodable message of %d bytes", len(data))
         return None
     if not isinstance(message, dict):
-        logger.warning("broker: dropping non-object message %r", message)
+        logger.warning("broker: dropping a message that is not an object")
         return None
     return message
 
@@ -87,7 +92,7 @@ async def _call_handler(on_message: Handler, message: Message) -> None:
     try:
         await on_message(message)
     except Exception:
-        logger.exception("broker: message handler failed for %r", message)
+        logger.exception("broker: message handler failed for %s", _label(message))
 
 
 async def _call_resync(on_resync: ResyncHandler) -> None:
@@ -119,6 +124,7 @@ class MemoryBroker:
     def __init__(self) -> None:
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self.reconnects = 0  # never: there is nothing to lose
 
     @property
     def connected(self) -> bool:
@@ -190,6 +196,7 @@ class RedisBroker:
         self._task: asyncio.Task[None] | None = None
         self._connected = False
         self._closed = False
+        self.reconnects = 0  # subscriptions made again after a loss (for /metrics)
 
     @property
     def channel(self) -> str:
@@ -211,13 +218,16 @@ class RedisBroker:
     async def publish(self, message: Message) -> None:
         data = _encode(message)
         if self._closed:
-            logger.warning("broker: publish after stop dropped: %s", data)
+            # Topic and sequence only: the payload may hold a caucus's text, never logged.
+            logger.warning("broker: publish after stop dropped: %s", _label(message))
             return
         try:
             await self._publisher.publish(self._channel, data)
         except (RedisError, OSError) as exc:
             # The event is already committed to the Event table; subscribers refill from it.
-            logger.warning("broker: publish to %s failed (%s): %s", self._channel, exc, data)
+            logger.warning(
+                "broker: publish to %s failed (%s): %s", self._channel, exc, _label(message)
+            )
         except Exception:
             # Anything else is unexpected, but raising would turn a committed write into an
             # error response, so log loudly and carry on.
@@ -249,6 +259,7 @@ class RedisBroker:
                 self._connected = True
                 delay, failures = self._backoff_initial, 0
                 if ever_connected:
+                    self.reconnects += 1
                     logger.info("broker: reconnected to %s", self._channel)
                 ever_connected = True
                 # Only now, with the subscription confirmed by the server, can a refill from the

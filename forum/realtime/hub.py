@@ -294,6 +294,9 @@ class Hub:
         self.beats: list[set[Client]] = [set() for _ in range(BEAT_SLOTS)]
         self.beat = 0
         self.count = 0
+        # For /metrics: broker events handled, and frames pushed to sockets (plain counters).
+        self.dispatched = 0
+        self.delivered = 0
         self.timer: asyncio.TimerHandle | None = None
 
     # ---- sockets -------------------------------------------------------------------------
@@ -434,6 +437,7 @@ class Hub:
         topic = message.get("topic")
         if not isinstance(topic, str):
             return
+        self.dispatched += 1
         kind = message.get("kind")
         if kind in ACCESS_KINDS or kind in READERS_KINDS:
             event_id = message.get("id")
@@ -473,6 +477,7 @@ class Hub:
             client.offer(json.dumps({"op": "revoked", "topic": topic}))
             return
         client.seqs[topic] = seq
+        self.delivered += 1
         if not client.push(frames.for_actor(client.actor)):
             log.info("closing a socket too slow to keep up")
             self.remove(client)

@@ -106,7 +106,16 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    from forum.web.telemetry import route_template
+
+    # The route's template, not its path: a path can name a caucus (/c/<slug>) or a person.
+    log.exception(
+        "unhandled error on %s %s (request %s)",
+        request.method,
+        route_template(request.scope),
+        request.scope.get("forum.request_id", "-"),
+        exc_info=exc,
+    )
     return error_response(request, 500)
 
 

@@ -39,6 +39,11 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
 ]
 
 
+# Under https, browsers are told to use nothing else for this host for two years. (Not for
+# subdomains: the organisation may run other sites there; a proxy can add includeSubDomains.)
+HSTS = (b"strict-transport-security", b"max-age=63072000")
+
+
 class BodyTooLarge(Exception):
     pass
 
@@ -99,6 +104,7 @@ class ForumMiddleware:
     def __init__(self, app: ASGIApp, services: Services) -> None:
         self.app = app
         self.services = services
+        self.headers = SECURITY_HEADERS + ([HSTS] if services.settings.secure_cookies else [])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -107,7 +113,9 @@ class ForumMiddleware:
             socket_ctx = await self._socket_ctx(scope, send)
             if socket_ctx is not None:
                 scope.setdefault("state", {})["ctx"] = socket_ctx
-                scope[SOCKET_SEND] = send
+                # The server's own send: an outer middleware (telemetry) may have kept it here
+                # before wrapping the one passed on.
+                scope.setdefault(SOCKET_SEND, send)
                 del socket_ctx  # this frame lasts as long as the socket: keep nothing of its own
                 await self.app(scope, receive, send)
             return
@@ -126,7 +134,7 @@ class ForumMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                out = list(message.get("headers", [])) + SECURITY_HEADERS
+                out = list(message.get("headers", [])) + self.headers
                 if cookie_jar is not None:
                     out += [(k, v) for k, v in cookie_jar.raw_headers if k == b"set-cookie"]
                 # A signed-in page, an API answer, or an answer that starts a session is for

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
-from starlette.staticfiles import StaticFiles
 
-from forum.web import api, ws
+from forum.web import api, telemetry, ws
+from forum.web.static import HashedStaticFiles
 from forum.web.templating import TEMPLATE_DIR
 from forum.web.views import (
     accounts,
@@ -26,6 +26,8 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/", threads.home),
         Route("/healthz", home.health),
+        Route("/readyz", telemetry.ready),
+        Route("/metrics", telemetry.metrics),
         # accounts
         Route("/login", accounts.login_page, methods=["GET"]),
         Route("/login", accounts.login, methods=["POST"]),
@@ -99,5 +101,5 @@ def routes() -> list[BaseRoute]:
         Route("/admin/invites", admin.create_invite, methods=["POST"]),
         WebSocketRoute("/ws", ws.live),
         Mount("/api/v1", routes=api.routes()),
-        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        Mount("/static", HashedStaticFiles(directory=STATIC_DIR), name="static"),
     ]

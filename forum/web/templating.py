@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from forum.policy import Action, Actor
 from forum.services.threads import ThreadPage
 from forum.web import notices
 from forum.web.post_html import PostRenderer
+from forum.web.static import static_url
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
 
@@ -78,6 +80,7 @@ def make_templates() -> Jinja2Templates:
     env.globals["limits"] = limits
     # Templates ask the policy's own functions (a seat's label, the view model), never roles.
     env.globals["policy"] = policy
+    env.globals["static"] = functools.partial(static_url, TEMPLATE_DIR.parent / "static")
     return Jinja2Templates(env=env)
 
 
