@@ -92,6 +92,8 @@ class Settings:
         from urllib.parse import urlsplit
 
         return self.email_from or f"forum@{urlsplit(self.base_url).hostname or 'localhost'}"
+
+    @property
     def sqlite_path(self) -> str | None:
         """The SQLite file of a sqlite:// database URL (None for PostgreSQL or in-memory)."""
         if not self.database_url.startswith("sqlite://"):
