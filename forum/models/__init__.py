@@ -2,6 +2,7 @@
 
 from forum.models.caucuses import Caucus, CaucusMembership
 from forum.models.channels import Channel
+from forum.models.decisions import Ballot, Decision, DecisionVoter
 from forum.models.events import Event
 from forum.models.members import ApiToken, Invite, Member, Session, SignInAddress
 from forum.models.moderation import Flag, ModerationAction, ReviewItem
@@ -11,9 +12,12 @@ from forum.models.threads import Post, PostRevision, ReadMarker, Thread
 
 __all__ = [
     "ApiToken",
+    "Ballot",
     "Caucus",
     "CaucusMembership",
     "Channel",
+    "Decision",
+    "DecisionVoter",
     "Event",
     "Flag",
     "Invite",
