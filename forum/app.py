@@ -16,9 +16,10 @@ from tortoise.contrib.starlette import RegisterTortoise
 from forum import renderer, seams
 from forum.db import tortoise_config
 from forum.realtime.broker import make_broker
-from forum.realtime.events import prune
+from forum.realtime.events import Publish, prune
 from forum.realtime.hub import Hub, SocketLimits
 from forum.security import Hasher, Throttle
+from forum.services import decisions
 from forum.services.context import Services
 from forum.settings import Settings
 from forum.web import errors
@@ -63,6 +64,7 @@ def create_app(settings: Settings, warm_renderer: bool = False) -> Starlette:
             gc.collect()  # so only what is alive now is frozen, not garbage
             gc.freeze()
             pruning = asyncio.create_task(_prune_forever(settings.event_retention_days))
+            deciding = asyncio.create_task(_decide_forever(services.publish))
             renderer.acquire()
             warming = (
                 asyncio.create_task(
@@ -79,8 +81,11 @@ def create_app(settings: Settings, warm_renderer: bool = False) -> Starlette:
                     with contextlib.suppress(asyncio.CancelledError):
                         await warming
                 pruning.cancel()
+                deciding.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await pruning
+                with contextlib.suppress(asyncio.CancelledError):
+                    await deciding
                 await broker.stop()
                 await hub.stop()
                 await services.throttle.close()
@@ -114,3 +119,17 @@ async def _prune_forever(days: int, every: float = 3600.0) -> None:
                 log.info("pruned %d live events older than %d days", gone, days)
         except Exception:  # a failed prune is retried next hour; it must not stop the app
             log.exception("pruning live events failed")
+
+
+async def _decide_forever(publish: Publish, every: float = 60.0) -> None:
+    """Close decisions at their time and remind non-voters a day before, once a minute. Every
+    process does it: each close and each reminder is claimed by an UPDATE guarded by status, so
+    two processes never close or remind twice. (A reader of a decision past its time closes it
+    at once, so nobody waits for this minute.)"""
+    log = logging.getLogger("forum.decisions")
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await decisions.run_due(publish)
+        except Exception:  # retried next minute; it must not stop the app
+            log.exception("closing or reminding decisions failed")

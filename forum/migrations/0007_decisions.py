@@ -1,5 +1,11 @@
 """Decisions in threads: the decision, its frozen electorate (voters) and its ballots; who may
-propose in a channel."""
+propose in a channel.
+
+On SQLite the ballot and voter tables are rebuilt WITHOUT ROWID: a table whose key is declared
+`INT PRIMARY KEY` keeps a hidden rowid counting up in order of insertion, which would tell in
+what order ballots were cast and voters voted. Without it a row lives in the order of its random
+id. (PostgreSQL: see `forum.services.decisions.reshuffle`.)
+"""
 
 from tortoise import migrations
 from tortoise.migrations import operations as ops
@@ -9,6 +15,29 @@ from json import dumps, loads
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 from tortoise.indexes import Index
+
+UNORDERED = ("ballot", "decision_voter")
+
+
+async def without_rowid(apps, schema_editor):
+    client = schema_editor.client
+    if client.capabilities.dialect != "sqlite":
+        return
+    for table in UNORDERED:
+        rows = await client.execute_query_dict(
+            "SELECT type, sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL", [table]
+        )
+        create = next(r["sql"] for r in rows if r["type"] == "table")
+        indexes = [r["sql"] for r in rows if r["type"] == "index"]
+        await client.execute_script(f'DROP TABLE "{table}"')
+        await client.execute_script(create.rstrip().rstrip(";") + " WITHOUT ROWID")
+        for sql in indexes:
+            await client.execute_script(sql)
+
+
+async def nothing(apps, schema_editor):
+    return None
+
 
 class Migration(migrations.Migration):
     dependencies = [('forum', '0006_token_made_by')]
@@ -78,4 +107,5 @@ class Migration(migrations.Migration):
             name='proposers',
             field=fields.CharField(default='members', max_length=16),
         ),
+        ops.RunPython(without_rowid, nothing),
     ]

@@ -163,6 +163,23 @@ async def for_thread(ctx: Ctx, thread: Thread) -> list[Decision]:
     return list(found)
 
 
+# The thread page's decisions, per thread, while the thread's event sequence stays where it was:
+# every change to a decision is an event on its thread, so a moved sequence means a fresh read.
+_IN_THREAD: dict[int, tuple[int, list[Decision]]] = {}
+
+
+async def in_thread(thread: Thread) -> list[Decision]:
+    """A thread's decisions for its page (the caller has checked that the reader reads it)."""
+    cached = _IN_THREAD.get(thread.id)
+    if cached is not None and cached[0] == thread.event_seq:
+        return cached[1]
+    found = list(await Decision.filter(thread_id=thread.id).order_by("created_at", "id"))
+    if len(_IN_THREAD) > 10_000:
+        _IN_THREAD.clear()
+    _IN_THREAD[thread.id] = (thread.event_seq, found)
+    return found
+
+
 # ---- propose, edit the draft, open -----------------------------------------------------------
 
 
@@ -350,14 +367,15 @@ async def vote(ctx: Ctx, decision_id: int, choice: Choice, receipt: str = "") ->
     assert voter is not None
     data = _check_choice(decision, choice)
     receipt = receipt.strip()
+    changing = bool(receipt) or (voter.voted and not decision.secret)
     async with unit_of_work(ctx.services.publish) as tx:
-        if receipt or (voter.voted and not decision.secret):
+        if changing:
             await _change(tx, decision, ctx.actor.member_id or 0, data, receipt)
             made = None
         else:
             made = await _cast(tx, decision, ctx.actor.member_id or 0, data)
         await _announce(tx, decision)
-    return Voted(await decision_for(ctx, decision_id), made, made is None)
+    return Voted(await decision_for(ctx, decision_id), made, changing)
 
 
 async def _still_open(conn: BaseDBAsyncClient, decision: Decision, cast: bool) -> None:

@@ -7,7 +7,17 @@ from starlette.staticfiles import StaticFiles
 
 from forum.web import api, ws
 from forum.web.templating import TEMPLATE_DIR
-from forum.web.views import accounts, admin, caucuses, feeds, home, inbox, moderation, threads
+from forum.web.views import (
+    accounts,
+    admin,
+    caucuses,
+    decisions,
+    feeds,
+    home,
+    inbox,
+    moderation,
+    threads,
+)
 
 STATIC_DIR = TEMPLATE_DIR.parent / "static"
 
@@ -61,6 +71,21 @@ def routes() -> list[BaseRoute]:
         Route("/caucuses/{slug}/invite", caucuses.invite, methods=["POST"]),
         Route("/caucuses/{slug}/archive", caucuses.archive, methods=["POST"]),
         Route("/caucuses/{slug}/members/{handle}/{verb}", caucuses.member_action, methods=["POST"]),
+        # decisions
+        Route("/t/{thread_id}/decide", decisions.new_page, methods=["GET"]),
+        Route("/t/{thread_id}/decisions", decisions.create, methods=["POST"]),
+        Route("/d/{decision_id}", decisions.page, methods=["GET"]),
+        Route("/d/{decision_id}/edit", decisions.edit_page, methods=["GET"]),
+        Route("/d/{decision_id}/edit", decisions.edit, methods=["POST"]),
+        Route("/d/{decision_id}/open", decisions.open_voting, methods=["POST"]),
+        Route("/d/{decision_id}/vote", decisions.vote, methods=["POST"]),
+        Route("/d/{decision_id}/close", decisions.close, methods=["POST"]),
+        Route("/d/{decision_id}/close-at", decisions.move_close, methods=["POST"]),
+        Route("/d/{decision_id}/statement", decisions.statement, methods=["POST"]),
+        Route("/d/{decision_id}/result.csv", decisions.export, methods=["GET"]),
+        Route("/decisions", decisions.register, methods=["GET"]),
+        Route("/caucuses/{slug}/decisions", decisions.caucus_register, methods=["GET"]),
+        Route("/c/{slug}/proposers", decisions.set_proposers, methods=["POST"]),
         # moderation
         Route("/moderation/log", moderation.log_page, methods=["GET"]),
         Route("/p/{post_id}/flag", moderation.flag_page, methods=["GET"]),
