@@ -67,7 +67,8 @@ RECEIPT = re.compile(r'<code class="receipt-code" id="receipt">([^<]+)</code>')
 async def vote_form(
     client: httpx.AsyncClient, decision: str, data: dict[str, str]
 ) -> httpx.Response:
-    return await post_form(client, f"{decision}/vote", data, page=decision)
+    did = decision.rsplit("/", 1)[1]
+    return await post_form(client, f"/d/{did}/vote", data, page=decision)
 
 
 async def test_a_caucus_adopts_a_motion_by_secret_ballot_with_a_quorum(app: Starlette) -> None:
@@ -98,6 +99,7 @@ async def test_a_caucus_adopts_a_motion_by_secret_ballot_with_a_quorum(app: Star
     )
     assert proposal.status_code == 303, proposal.text
     decision = proposal.headers["location"]
+    did = decision.rsplit("/", 1)[1]
     page = await bo.get(decision)
     assert "3</span> members who could read this thread when voting opened" in page.text
     assert "50% of the electorate: 2 ballots" in page.text
@@ -137,15 +139,14 @@ async def test_a_caucus_adopts_a_motion_by_secret_ballot_with_a_quorum(app: Star
     )
 
     # Outsiders, admins included, find nothing: not the decision, its register, or its export.
-    did = decision.rsplit("/", 1)[1]
     for outsider in (admin,):
         assert (await outsider.get(decision)).status_code == 404
-        assert (await outsider.get(f"{decision}/result.csv")).status_code == 404
+        assert (await outsider.get(f"/d/{did}/result.csv")).status_code == 404
         assert (await outsider.get(f"/caucuses/{slug}/decisions")).status_code == 404
         assert (await outsider.get(f"{API}/decisions/{did}")).status_code == 404
         assert (await outsider.get(f"{API}/decisions?caucus={slug}")).status_code == 404
 
-    closed = await post_form(amara, f"{decision}/close", {"reason": "All have voted"}, decision)
+    closed = await post_form(amara, f"/d/{did}/close", {"reason": "All have voted"}, decision)
     assert closed.status_code == 303
     result = await bo.get(decision)
     assert "Carried" in result.text
@@ -159,7 +160,7 @@ async def test_a_caucus_adopts_a_motion_by_secret_ballot_with_a_quorum(app: Star
     ).exists()
     stated = await post_form(
         amara,
-        f"{decision}/statement",
+        f"/d/{did}/statement",
         {"statement": "The strike begins on 1 March; the committee writes to the landlord."},
         decision,
     )
@@ -169,7 +170,7 @@ async def test_a_caucus_adopts_a_motion_by_secret_ballot_with_a_quorum(app: Star
     assert "the committee writes to the landlord" in register.text
     assert "rent strike" not in (await bo.get("/decisions")).text.lower()
     assert "rent strike" not in (await admin.get(f"{API}/decisions")).text.lower()
-    export = await cy.get(f"{decision}/result.csv")
+    export = await cy.get(f"/d/{did}/result.csv")
     assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
     assert "outcome,carried" in export.text and "agree,2" in export.text
     # Voting is over: a late vote is refused clearly.
@@ -479,3 +480,52 @@ async def test_facilitators_may_restrict_who_proposes(app: Starlette) -> None:
     assert (await bo.get(f"/t/{thread_id}/decide")).status_code == 403
     assert (await fran.get(f"/t/{thread_id}/decide")).status_code == 200
     assert await ModerationAction.filter(action="set_proposers", reason="Budget season").exists()
+
+
+async def test_a_draft_is_edited_then_opened_and_its_close_moved_from_the_pages(
+    app: Starlette,
+) -> None:
+    ana = await signed_in(app, "ana")
+    bo = await signed_in(app, "bo")
+    await Channel.create(name="General", slug="general")
+    thread_id = await open_thread(ana, "general", "Newsletter")
+    form = {
+        "kind": "poll",
+        "title": "Newsletter name",
+        "options": "Red Notes\nThe Bulletin",
+        "threshold": "plurality",
+        "closes_at": later(days=2),
+        "open": "draft",
+    }
+    made = await post_form(ana, f"/t/{thread_id}/decisions", form, page=f"/t/{thread_id}/decide")
+    assert made.status_code == 303
+    did = made.headers["location"].rsplit("/", 1)[1]
+    draft = await ana.get(f"/d/{did}")
+    assert "Voting has not opened" in draft.text
+    edit_page = await ana.get(f"/d/{did}/edit")
+    assert edit_page.status_code == 200 and "Red Notes\nThe Bulletin" in edit_page.text
+    assert (await bo.get(f"/d/{did}/edit")).status_code == 403
+    bad = await post_form(ana, f"/d/{did}/edit", {**form, "options": "Only one"}, f"/d/{did}")
+    assert bad.status_code == 400 and "at least two options" in bad.text
+    edited = await post_form(
+        ana, f"/d/{did}/edit", {**form, "options": "Red Notes\nThe Bulletin\nSpark"}, f"/d/{did}"
+    )
+    assert edited.status_code == 303
+    opened = await post_form(ana, f"/d/{did}/open", {}, f"/d/{did}")
+    assert opened.status_code == 303
+    assert "Spark" in (await bo.get(f"/d/{did}")).text
+    again = await post_form(ana, f"/d/{did}/open", {}, f"/d/{did}")
+    assert again.status_code == 409 and "already open" in again.text
+    fixed = await post_form(ana, f"/d/{did}/edit", form, f"/d/{did}")
+    assert fixed.status_code == 409 and "fixed once voting opens" in fixed.text
+    moved = await post_form(
+        ana, f"/d/{did}/close-at", {"closes_at": later(days=5), "reason": "More time"}, f"/d/{did}"
+    )
+    assert moved.status_code == 303
+    past = await post_form(
+        ana, f"/d/{did}/close-at", {"closes_at": "2001-01-01T00:00", "reason": "x"}, f"/d/{did}"
+    )
+    assert past.status_code == 400 and "five minutes away" in past.text
+    junk = await post_form(ana, f"/d/{did}/vote", {"option": "99"}, f"/d/{did}")
+    assert junk.status_code == 400 and "not on this ballot" in junk.text
+    assert (await bo.get("/decisions")).status_code == 200
