@@ -129,6 +129,7 @@ async def thread_decisions(request: Request, params: ThreadPath) -> Response:
 @access("policy")
 async def propose(request: Request, params: ThreadPath, body: NewDecision) -> Response:
     ctx = ctx_of(request)
+    await fetch.thread_for(ctx, params.thread_id)  # a hidden thread is missing, whatever the body
     made = await decisions.propose(ctx, params.thread_id, body.rules(), open_now=body.open)
     return ok(await _view_json(request, made.id), status=201)
 
@@ -141,6 +142,7 @@ async def get_decision(request: Request, params: DecisionPath) -> Response:
 @access("policy")
 async def edit_rules(request: Request, params: DecisionPath, body: DecisionRules) -> Response:
     ctx = ctx_of(request)
+    await decisions.decision_for(ctx, params.decision_id)  # hidden is missing, whatever the body
     await decisions.update_rules(ctx, params.decision_id, body.rules())
     return ok(await _view_json(request, params.decision_id))
 
@@ -170,6 +172,7 @@ async def close(request: Request, params: DecisionPath, body: CloseDecision) -> 
 
 @access("policy")
 async def move_close(request: Request, params: DecisionPath, body: MoveClose) -> Response:
+    await decisions.decision_for(ctx_of(request), params.decision_id)
     if body.closes_at is None:
         raise Invalid(fields={"closes_at": "Say when voting should close."})
     await decisions.extend(ctx_of(request), params.decision_id, body.closes_at, body.reason)
