@@ -1120,7 +1120,8 @@ async def _(w: World, v: Viewer, allow: bool) -> None:
 
 FEED = "/c/{}/feed.atom"
 # Routes that publish feeds or exports, each covered by the feeds_exports checks below.
-FEED_ROUTES = {"/c/{slug}/feed.atom"}
+# The decision export is checked by caucus_decision x feeds_exports.
+FEED_ROUTES = {"/c/{slug}/feed.atom", "/d/{decision_id}/result.csv"}
 
 
 def _feed_canaries(w: World, resource: str) -> tuple[str, ...]:
