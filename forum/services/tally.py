@@ -156,26 +156,53 @@ def count_ranked(
     return single_transferable_vote(rankings, options, seats, seed)
 
 
+class _Piles:
+    """Each continuing option's ballots as parcels (ranking, position reached, number of
+    ballots, value of each in units), with running totals: a transfer moves only the parcels
+    of the option elected or excluded, never the whole count."""
+
+    def __init__(self, options: int) -> None:
+        self.parcels: list[list[tuple[tuple[int, ...], int, int, int]]] = [
+            [] for _ in range(options)
+        ]
+        self.totals = [0] * options
+        self.continuing = [True] * options
+        self.exhausted = 0
+
+    def place(self, ranking: tuple[int, ...], start: int, number: int, value: int) -> None:
+        continuing = self.continuing
+        for position in range(start, len(ranking)):
+            option = ranking[position]
+            if continuing[option]:
+                self.parcels[option].append((ranking, position, number, value))
+                self.totals[option] += number * value
+                return
+        self.exhausted += number * value
+
+    def take(self, option: int) -> list[tuple[tuple[int, ...], int, int, int]]:
+        """Remove an option from the count and hand back its parcels."""
+        self.continuing[option] = False
+        taken = self.parcels[option]
+        self.parcels[option] = []
+        return taken
+
+
 def instant_runoff(rankings: Iterable[Sequence[int]], options: int, seed: int = 0) -> Count:
     groups = _grouped(rankings, options)
+    piles = _Piles(options)
+    for ranking, number in groups.items():
+        piles.place(ranking, 0, number, 1)
     continuing = set(range(options))
     rounds: list[dict[str, Any]] = []
     history: list[dict[int, int]] = []
     lot = _Lot(seed)
     while True:
-        votes = dict.fromkeys(continuing, 0)
-        exhausted = 0
-        for ranking, number in groups.items():
-            top = next((o for o in ranking if o in continuing), None)
-            if top is None:
-                exhausted += number
-            else:
-                votes[top] += number
+        votes = {o: piles.totals[o] for o in continuing}
         history.append(votes)
         counted = sum(votes.values())
         stage: dict[str, Any] = {
             "votes": {str(o): votes[o] for o in sorted(votes)},
-            "exhausted": exhausted,
+            "exhausted": piles.exhausted,
             "elected": [],
             "excluded": [],
             "by_lot": False,
@@ -194,6 +221,8 @@ def instant_runoff(rankings: Iterable[Sequence[int]], options: int, seed: int = 
         stage["excluded"] = [out]
         stage["by_lot"] = by_lot
         continuing.discard(out)
+        for ranking, position, number, value in piles.take(out):
+            piles.place(ranking, position + 1, number, value)
 
 
 def single_transferable_vote(
@@ -203,95 +232,79 @@ def single_transferable_vote(
     valid = sum(groups.values())
     seats = min(seats, options)
     quota = (valid // (seats + 1) + 1) * SCALE
-    # Every option's pile: parcels of (ranking, number of ballots, value of each in units).
-    piles: dict[int, list[tuple[tuple[int, ...], int, int]]] = {o: [] for o in range(options)}
+    piles = _Piles(options)
+    for ranking, number in groups.items():
+        piles.place(ranking, 0, number, SCALE)
+    totals = piles.totals
     continuing = set(range(options))
     elected: list[int] = []
     pending: list[int] = []  # elected, surplus not yet transferred
-    exhausted = 0
     lot = _Lot(seed)
     history: list[dict[int, int]] = []
     rounds: list[dict[str, Any]] = []
+    reported: set[int] = set()
 
-    def total(o: int) -> int:
-        return sum(n * v for _, n, v in piles[o])
-
-    def place(ranking: tuple[int, ...], number: int, value: int) -> None:
-        nonlocal exhausted
-        nxt = next((o for o in ranking if o in continuing), None)
-        if nxt is None:
-            exhausted += number * value
-        else:
-            piles[nxt].append((ranking, number, value))
-
-    for ranking, number in groups.items():
-        place(ranking, number, SCALE)
-
-    def record(action: str, subject: int | None, by_lot: bool = False) -> None:
-        votes = {o: total(o) for o in range(options) if o in continuing or o in elected}
+    def record(excluded: int | None, by_lot: bool = False) -> None:
+        votes = {o: totals[o] for o in range(options) if o in continuing or o in elected}
         history.append(votes)
+        fresh = [o for o in elected if o not in reported]
+        reported.update(fresh)
         rounds.append(
             {
                 "votes": {str(o): _units(v) for o, v in sorted(votes.items())},
-                "exhausted": _units(exhausted),
-                "elected": [
-                    o for o in elected if o not in [e for r in rounds for e in r["elected"]]
-                ],
-                "excluded": [subject] if action == "exclude" and subject is not None else [],
-                "transferred": subject if action == "surplus" else None,
+                "exhausted": _units(piles.exhausted),
+                "elected": fresh,
+                "excluded": [excluded] if excluded is not None else [],
                 "by_lot": by_lot,
             }
         )
 
     def elect_reaching_quota() -> None:
-        reached = [o for o in continuing if total(o) >= quota]
+        reached = [o for o in continuing if totals[o] >= quota]
         # Highest first, as rule 48 orders their surpluses.
-        reached.sort(key=lambda o: -total(o))
+        reached.sort(key=lambda o: -totals[o])
         for o in reached:
             continuing.discard(o)
+            piles.continuing[o] = False
             elected.append(o)
             pending.append(o)
 
     elect_reaching_quota()
-    record("first", None)
+    record(None)
     while len(elected) < seats:
         if len(continuing) + len(elected) <= seats:
             # As many options remain as seats to fill: all of them are elected (rule 52).
-            for o in sorted(continuing, key=lambda o: -total(o)):
-                elected.append(o)
+            elected.extend(sorted(continuing, key=lambda o: -totals[o]))
             continuing.clear()
-            record("fill", None)
+            record(None)
             break
-        surpluses = [o for o in pending if total(o) > quota]
+        surpluses = [o for o in pending if totals[o] > quota]
         if surpluses:
-            biggest = max(total(o) for o in surpluses)
-            tied = [o for o in surpluses if total(o) == biggest]
+            biggest = max(totals[o] for o in surpluses)
+            tied = [o for o in surpluses if totals[o] == biggest]
             source, by_lot = (
                 (tied[0], False) if len(tied) == 1 else _break_tie(tied, history, False, lot)
             )
             pending.remove(source)
-            held = total(source)
+            held = totals[source]
             surplus = held - quota
-            parcels = piles[source]
-            piles[source] = []
-            for ranking, number, value in parcels:
+            for ranking, position, number, value in piles.take(source):
                 # Each ballot's new value: its value times surplus / votes, truncated (rule 48).
-                place(ranking, number, value * surplus // held)
-            piles[source].append(((), 1, quota))  # the quota stays with the elected option
+                piles.place(ranking, position + 1, number, value * surplus // held)
+            totals[source] = quota  # the quota stays with the elected option
             elect_reaching_quota()
-            record("surplus", source, by_lot)
+            record(None, by_lot)
             continue
         pending.clear()
-        fewest = min(total(o) for o in continuing)
-        tied = [o for o in continuing if total(o) == fewest]
+        fewest = min(totals[o] for o in continuing)
+        tied = [o for o in continuing if totals[o] == fewest]
         out, by_lot = (tied[0], False) if len(tied) == 1 else _break_tie(tied, history, True, lot)
         continuing.discard(out)
-        parcels = piles[out]
-        piles[out] = []
-        for ranking, number, value in parcels:
-            place(ranking, number, value)
+        for ranking, position, number, value in piles.take(out):
+            piles.place(ranking, position + 1, number, value)
+        totals[out] = 0
         elect_reaching_quota()
-        record("exclude", out, by_lot)
+        record(out, by_lot)
     return Count(
         "carried" if elected else "not_carried",
         winners=elected[:seats],
