@@ -287,9 +287,10 @@ def public_data(decision: Decision) -> dict[str, Any]:
     return data
 
 
-async def _announce(tx: Tx, decision: Decision) -> None:
-    fresh = await Decision.filter(id=decision.id).using_db(tx.conn).get()
-    await tx.emit("thread", decision.thread_id, "decision.updated", public_data(fresh))
+async def _announce(tx: Tx, decision: Decision, reread: bool = True) -> None:
+    if reread:
+        decision = await Decision.filter(id=decision.id).using_db(tx.conn).get()
+    await tx.emit("thread", decision.thread_id, "decision.updated", public_data(decision))
 
 
 # ---- voting ------------------------------------------------------------------------------------
@@ -374,8 +375,15 @@ async def vote(ctx: Ctx, decision_id: int, choice: Choice, receipt: str = "") ->
             made = None
         else:
             made = await _cast(tx, decision, ctx.actor.member_id or 0, data)
-        await _announce(tx, decision)
-    return Voted(await decision_for(ctx, decision_id), made, changing)
+        # The count as this transaction left it (the decision row is locked until commit).
+        counted = (
+            await Decision.filter(id=decision.id)
+            .using_db(tx.conn)
+            .values_list("ballots_cast", flat=True)
+        )
+        decision.ballots_cast = int(counted[0])  # type: ignore[call-overload]
+        await _announce(tx, decision, reread=False)
+    return Voted(decision, made, changing)
 
 
 async def _still_open(conn: BaseDBAsyncClient, decision: Decision, cast: bool) -> None:
@@ -724,7 +732,13 @@ class DecisionView:
 async def view(ctx: Ctx, decision_id: int) -> DecisionView:
     decision = await decision_for(ctx, decision_id)
     voter = await _voter(decision, ctx.actor.member_id)
-    has_voted = voter is not None and voter.voted
+    return await view_of(ctx, decision, voter is not None, voter is not None and voter.voted)
+
+
+async def view_of(
+    ctx: Ctx, decision: Decision, in_electorate: bool, has_voted: bool
+) -> DecisionView:
+    """The page's view of a decision already fetched (and authorized) for this actor."""
     results = policy.decisions.can_see_results(ctx.actor, decision, has_voted)
     counted: tally.Count | None = None
     open_ballots: list[tuple[str, dict[str, Any]]] = []
@@ -757,9 +771,9 @@ async def view(ctx: Ctx, decision_id: int) -> DecisionView:
             )
     return DecisionView(
         decision=decision,
-        in_electorate=voter is not None,
+        in_electorate=in_electorate,
         has_voted=has_voted,
-        can_vote=policy.decisions.can_vote(ctx.actor, decision, voter is not None),
+        can_vote=policy.decisions.can_vote(ctx.actor, decision, in_electorate),
         can_manage=policy.decisions.can_manage(ctx.actor, decision),
         can_write_statement=policy.decisions.can_write_statement(ctx.actor, decision),
         results_visible=results,

@@ -157,7 +157,7 @@ async def open_voting(request: Request, params: DecisionPath) -> Response:
 async def vote(request: Request, params: DecisionPath, body: Vote) -> Response:
     ctx = ctx_of(request)
     voted = await decisions.vote(ctx, params.decision_id, body.ballot(), body.receipt)
-    view = await decisions.view(ctx, params.decision_id)
+    view = await decisions.view_of(ctx, voted.decision, True, True)
     return ok(
         {"decision": decision_json(view), "receipt": voted.receipt, "changed": voted.changed},
         status=200 if voted.changed else 201,
