@@ -24,8 +24,8 @@ from forum.schemas.decisions import (
 )
 from forum.schemas.threads import ThreadPath
 from forum.services import access as fetch
-from forum.services import decisions
-from forum.services.decisions import DecisionView
+from forum.services import decision_pages, decisions
+from forum.services.decision_pages import DecisionView
 from forum.web.access import access
 from forum.web.api import serialise
 from forum.web.api.base import Endpoint, ctx_of, ok
@@ -115,7 +115,7 @@ def _summary(d: Decision) -> dict[str, Any]:
 
 
 async def _view_json(request: Request, decision_id: int) -> dict[str, Any]:
-    return decision_json(await decisions.view(ctx_of(request), decision_id))
+    return decision_json(await decision_pages.view(ctx_of(request), decision_id))
 
 
 @access("policy")
@@ -157,7 +157,7 @@ async def open_voting(request: Request, params: DecisionPath) -> Response:
 async def vote(request: Request, params: DecisionPath, body: Vote) -> Response:
     ctx = ctx_of(request)
     voted = await decisions.vote(ctx, params.decision_id, body.ballot(), body.receipt)
-    view = await decisions.view_of(ctx, voted.decision, True, True)
+    view = await decision_pages.view_of(ctx, voted.decision, True, True)
     return ok(
         {"decision": decision_json(view), "receipt": voted.receipt, "changed": voted.changed},
         status=200 if voted.changed else 201,
@@ -189,7 +189,9 @@ async def write_statement(
 
 @access("policy")
 async def register(request: Request, query: RegisterQuery) -> Response:
-    _, rows, more = await decisions.register(ctx_of(request), query.caucus, query.q, query.page)
+    _, rows, more = await decision_pages.register(
+        ctx_of(request), query.caucus, query.q, query.page
+    )
     return ok({"decisions": [_summary(d) for d in rows], "more": more})
 
 

@@ -25,9 +25,10 @@ from forum.schemas.decisions import (
     Vote,
 )
 from forum.schemas.parse import from_form, from_query, invalid
-from forum.services import access, decisions
+from forum.services import access, decision_pages, decisions
 from forum.services.context import Ctx
-from forum.services.decisions import THRESHOLD_LABELS, DecisionView
+from forum.services.decision_pages import DecisionView
+from forum.services.decisions import THRESHOLD_LABELS
 from forum.web.access import access as rule
 from forum.web.api.decisions import ABSTENTIONS
 from forum.web.forms import Form, read_form
@@ -192,7 +193,7 @@ async def create(request: Request) -> Response:
 @rule("policy")
 async def edit_page(request: Request) -> Response:
     ctx = _ctx(request)
-    view = await decisions.view(ctx, _path_id(request, "decision_id"))
+    view = await decision_pages.view(ctx, _path_id(request, "decision_id"))
     d = view.decision
     policy.decisions.check_manage(ctx.actor, d)
     form = {
@@ -234,7 +235,7 @@ async def edit(request: Request) -> Response:
 
 @rule("policy")
 async def page(request: Request) -> Response:
-    view = await decisions.view(_ctx(request), _path_id(request, "decision_id"))
+    view = await decision_pages.view(_ctx(request), _path_id(request, "decision_id"))
     return _page(request, view)
 
 
@@ -243,16 +244,16 @@ async def vote(request: Request) -> Response:
     ctx = _ctx(request)
     decision_id = _path_id(request, "decision_id")
     form = await read_form(request)
-    view = await decisions.view(ctx, decision_id)
+    view = await decision_pages.view(ctx, decision_id)
     try:
         ballot = _ballot_from(view, form)
         voted = await decisions.vote(ctx, decision_id, ballot.ballot(), ballot.receipt)
     except (Invalid, Conflict, Forbidden) as exc:
-        view = await decisions.view(ctx, decision_id)
+        view = await decision_pages.view(ctx, decision_id)
         return _page(request, view, errors=_errors(exc), form=form, status=exc.status)
     if voted.receipt:
         # Shown once, on this answer: the receipt is never stored and never in an address.
-        view = await decisions.view(ctx, decision_id)
+        view = await decision_pages.view(ctx, decision_id)
         return _page(request, view, receipt=voted.receipt, done="voted")
     return RedirectResponse(
         f"/d/{decision_id}?done={'changed' if voted.changed else 'voted'}", status_code=303
@@ -269,7 +270,7 @@ async def _managed(
         data = from_form(model, form)
         await act(ctx, decision_id, data)
     except (Invalid, Conflict) as exc:
-        view = await decisions.view(ctx, decision_id)
+        view = await decision_pages.view(ctx, decision_id)
         return _page(request, view, errors=_errors(exc), form=form, status=exc.status)
     return RedirectResponse(f"/d/{decision_id}?done={done}{target}", status_code=303)
 
@@ -308,7 +309,7 @@ async def open_voting(request: Request) -> Response:
     try:
         await decisions.open_voting(ctx, decision_id)
     except (Invalid, Conflict) as exc:
-        view = await decisions.view(ctx, decision_id)
+        view = await decision_pages.view(ctx, decision_id)
         return _page(request, view, errors=_errors(exc), status=exc.status)
     return RedirectResponse(f"/d/{decision_id}?done=opened", status_code=303)
 
@@ -316,7 +317,7 @@ async def open_voting(request: Request) -> Response:
 @rule("policy")
 async def export(request: Request) -> Response:
     """The result for the minutes: one CSV, once the decision has closed."""
-    view = await decisions.view(_ctx(request), _path_id(request, "decision_id"))
+    view = await decision_pages.view(_ctx(request), _path_id(request, "decision_id"))
     d = view.decision
     if d.status != "closed" or view.count is None:
         raise NotFound()
@@ -373,7 +374,7 @@ async def export(request: Request) -> Response:
 @rule("member")
 async def register(request: Request) -> Response:
     query = from_query(RegisterQuery, request.query_params)
-    _, rows, more = await decisions.register(_ctx(request), None, query.q, query.page)
+    _, rows, more = await decision_pages.register(_ctx(request), None, query.q, query.page)
     return render(
         request,
         "decisions.html",
@@ -384,7 +385,7 @@ async def register(request: Request) -> Response:
 @rule("policy")
 async def caucus_register(request: Request) -> Response:
     query = from_query(RegisterQuery, request.query_params)
-    caucus, rows, more = await decisions.register(
+    caucus, rows, more = await decision_pages.register(
         _ctx(request), request.path_params["slug"], query.q, query.page
     )
     return render(

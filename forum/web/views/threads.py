@@ -13,7 +13,15 @@ from forum.schemas.base import Id
 from forum.schemas.channels import NewThread, PageQuery
 from forum.schemas.parse import from_form, from_query
 from forum.schemas.threads import EditPost, NewPost, ReplyQuery, ThreadQuery
-from forum.services import access, caucuses, channels, decisions, posting, statements, threads
+from forum.services import (
+    access,
+    caucuses,
+    channels,
+    decision_pages,
+    posting,
+    statements,
+    threads,
+)
 from forum.services.context import Ctx
 from forum.web.access import access as rule
 from forum.web.forms import read_form
@@ -125,7 +133,7 @@ async def thread_page(request: Request) -> Response:
         ctx, _path_id(request, "thread_id"), after=query.after, focus_id=query.focus
     )
     mine = await caucuses.my_caucuses(ctx) if page.thread.seeded else []
-    here = await decisions.in_thread(page.thread)
+    here = await decision_pages.in_thread(page.thread)
     return render_thread_page(
         request, page, {"my_caucuses": mine, "form": {}, "errors": {}, "decisions_here": here}
     )
