@@ -470,6 +470,8 @@ async def test_facilitators_may_restrict_who_proposes(app: Starlette) -> None:
     await Channel.create(name="General", slug="general")
     thread_id = await open_thread(bo, "general", "Budget")
     assert "Propose a decision" in (await bo.get(f"/t/{thread_id}")).text
+    assert "Who may propose decisions here" in (await fran.get("/c/general")).text
+    assert "Who may propose decisions here" not in (await bo.get("/c/general")).text
     denied = await post_form(bo, "/c/general/proposers", {"proposers": "moderators", "reason": "x"})
     assert denied.status_code == 403
     done = await post_form(
