@@ -64,13 +64,15 @@ def electorate(channel: Channel) -> Q:
 
 
 # An active member who reads the thread votes while voting is open, if they were in the
-# electorate frozen when it opened. Suspension, leaving the caucus or a later joining all stop it.
+# electorate frozen when it opened. Suspension, leaving the caucus or a later joining all stop
+# it, and so does the caucus's archival.
 def can_vote(actor: Actor, decision: Decision, in_electorate: bool) -> bool:
     return (
         actor.is_member
         and can_read_decision(actor, decision)
         and decision.status == "open"
         and in_electorate
+        and not decision.thread.channel.archived
     )
 
 
