@@ -92,3 +92,61 @@ async def test_a_motion_by_secret_ballot_from_proposal_to_register(
     await assert_accessible(amara, "decisions register")
     await amara.context.close()
     await bo.context.close()
+
+
+async def propose(page: Page, server: AppProcess, kind: str, title: str, options: str) -> str:
+    await page.goto(server.url + server.thread + "/decide")
+    await page.get_by_role("radio", name=re.compile(f"^{kind}")).check()
+    await page.get_by_label("Title").fill(title)
+    await page.get_by_label("Options, one a line").fill(options)
+    await page.get_by_label("Threshold").select_option("plurality")
+    closes = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    await page.get_by_label("Voting closes (UTC)").fill(closes)
+    await page.get_by_role("button", name="Open voting now").click()
+    await expect(page.get_by_role("heading", level=1)).to_contain_text(title)
+    return page.url
+
+
+async def test_a_ranked_choice_and_a_time_poll(live_server: AppProcess, browser: Browser) -> None:
+    amara = await member_page(browser, live_server, "amara")
+    bo = await member_page(browser, live_server, "bo")
+    ranked = await propose(amara, live_server, "Ranked choice", "Delegate", "Asha\nBea\nCal")
+    # amara: Bea, then Cal; bo: Bea. Bea has a majority of first preferences.
+    await amara.get_by_label("Bea").select_option("1")
+    await amara.get_by_label("Cal").select_option("2")
+    await amara.get_by_role("button", name="Cast my vote").click()
+    await expect(
+        amara.get_by_role("status").filter(has_text="Your vote is counted")
+    ).to_be_visible()
+    await bo.goto(ranked)
+    await bo.get_by_label("Bea").select_option("1")
+    await bo.get_by_label("Asha").select_option("1")
+    await bo.get_by_role("button", name="Cast my vote").click()
+    await expect(bo.get_by_text("Give each rank to one option only.")).to_be_visible()
+    await bo.get_by_label("Asha").select_option("")
+    await bo.get_by_role("button", name="Cast my vote").click()
+    await expect(bo.get_by_role("status").filter(has_text="Your vote is counted")).to_be_visible()
+    await amara.goto(ranked)
+    await amara.get_by_label("Reason for closing now").fill("Both have ranked")
+    await amara.get_by_role("button", name="Close voting now").click()
+    outcome = amara.locator("#outcome")
+    await expect(outcome).to_contain_text("Chosen: Bea")
+    await expect(
+        outcome.get_by_role("table", name=re.compile("Rounds of the count"))
+    ).to_be_visible()
+    await assert_accessible(amara, "a closed ranked choice with its rounds")
+
+    timed = await propose(amara, live_server, "Time poll", "Next meeting", "Mon 18:00\nTue 19:00")
+    await amara.get_by_label("Mon 18:00").check()
+    await amara.get_by_label("Tue 19:00").check()
+    await amara.get_by_role("button", name="Cast my vote").click()
+    await bo.goto(timed)
+    await bo.get_by_label("Tue 19:00").check()
+    await bo.get_by_role("button", name="Cast my vote").click()
+    await expect(bo.get_by_role("status").filter(has_text="Your vote is counted")).to_be_visible()
+    await amara.goto(timed)
+    await amara.get_by_label("Reason for closing now").fill("Everyone answered")
+    await amara.get_by_role("button", name="Close voting now").click()
+    await expect(amara.locator("#outcome")).to_contain_text("Chosen: Tue 19:00")
+    await amara.context.close()
+    await bo.context.close()
