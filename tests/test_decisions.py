@@ -530,4 +530,10 @@ async def test_a_draft_is_edited_then_opened_and_its_close_moved_from_the_pages(
     assert past.status_code == 400 and "five minutes away" in past.text
     junk = await post_form(ana, f"/d/{did}/vote", {"option": "99"}, f"/d/{did}")
     assert junk.status_code == 400 and "not on this ballot" in junk.text
-    assert (await bo.get("/decisions")).status_code == 200
+    assert (await post_form(ana, f"/d/{did}/vote", {"option": "2"}, f"/d/{did}")).status_code == 303
+    closed = await post_form(ana, f"/d/{did}/close", {"reason": "Decided"}, f"/d/{did}")
+    assert closed.status_code == 303
+    page = await bo.get(f"/d/{did}")
+    assert "Who chose what" in page.text and "@ana: Spark" in page.text
+    assert "Chosen:</strong> Spark" in page.text
+    assert "Newsletter name" in (await bo.get("/decisions")).text
