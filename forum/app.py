@@ -20,9 +20,10 @@ from forum.mail.outbox import Deliverer
 from forum.mail.transport import make_transport
 from forum.metrics import Metrics, add_pool_gauges
 from forum.realtime.broker import make_broker
-from forum.realtime.events import prune
+from forum.realtime.events import Publish, prune
 from forum.realtime.hub import Hub, SocketLimits
 from forum.security import Hasher, Throttle
+from forum.services import decisions
 from forum.services.context import Services
 from forum.settings import Settings, mail_in_address
 from forum.web import errors
@@ -81,6 +82,7 @@ def create_app(settings: Settings, warm_renderer: bool = False) -> Starlette:
             gc.freeze()
             pruning = asyncio.create_task(_prune_forever(settings.event_retention_days))
             deliverer.start()
+            deciding = asyncio.create_task(_decide_forever(services.publish))
             renderer.acquire()
             if mail_listener is not None:
                 await mail_listener.start()
@@ -101,9 +103,12 @@ def create_app(settings: Settings, warm_renderer: bool = False) -> Starlette:
                 if mail_listener is not None:
                     await mail_listener.stop()
                 pruning.cancel()
+                deciding.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await pruning
                 await deliverer.stop()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await deciding
                 await broker.stop()
                 await hub.stop()
                 await services.throttle.close()
@@ -167,3 +172,17 @@ async def _prune_forever(days: int, every: float = 3600.0) -> None:
                 log.info("pruned %d live events older than %d days", gone, days)
         except Exception:  # a failed prune is retried next hour; it must not stop the app
             log.exception("pruning live events failed")
+
+
+async def _decide_forever(publish: Publish, every: float = 60.0) -> None:
+    """Close decisions at their time and remind non-voters a day before, once a minute. Every
+    process does it: each close and each reminder is claimed by an UPDATE guarded by status, so
+    two processes never close or remind twice. (A reader of a decision past its time closes it
+    at once, so nobody waits for this minute.)"""
+    log = logging.getLogger("forum.decisions")
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await decisions.run_due(publish)
+        except Exception:  # retried next minute; it must not stop the app
+            log.exception("closing or reminding decisions failed")

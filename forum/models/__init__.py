@@ -2,6 +2,7 @@
 
 from forum.models.caucuses import Caucus, CaucusMembership
 from forum.models.channels import Channel
+from forum.models.decisions import Ballot, Decision, DecisionVoter
 from forum.models.events import Event
 from forum.models.mail import OutboxMessage
 from forum.models.members import ApiToken, EmailToken, Invite, Member, Session, SignInAddress
@@ -12,11 +13,14 @@ from forum.models.threads import Draft, Post, PostRevision, ReadMarker, Thread
 
 __all__ = [
     "ApiToken",
+    "Ballot",
     "Caucus",
     "CaucusMembership",
     "Channel",
     "Draft",
     "EmailToken",
+    "Decision",
+    "DecisionVoter",
     "Event",
     "Flag",
     "Invite",

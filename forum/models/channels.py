@@ -27,6 +27,9 @@ class Channel(PublicIdModel):
     public = fields.BooleanField(default=False)
     # Set with its caucus's archival: an archived caucus's channels are read-only.
     archived = fields.BooleanField(default=False)
+    # Who may propose decisions in its threads: "members" (all who may reply) or "moderators"
+    # (the channel's facilitators, or a caucus's conveners).
+    proposers = fields.CharField(max_length=16, default="members")
     created_at = fields.DatetimeField(auto_now_add=True)
     thread_count = fields.IntField(default=0)
     event_seq = fields.BigIntField(default=0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from forum.policy import caucuses, channels, members, moderation, posts, threads
+from forum.policy import caucuses, channels, decisions, members, moderation, posts, threads
 from forum.policy.actors import Action, Actor, deny, kind_of
 
 Rule = Callable[[Actor, Any], bool]
@@ -27,6 +27,8 @@ def _read(actor: Actor, target: Any) -> bool:
         return moderation.can_read_log_entry(actor, target)
     if name == "ReviewItem":
         return moderation.can_review_item(actor, target)
+    if name == "Decision":
+        return decisions.can_read_decision(actor, target)
     return False
 
 
@@ -109,7 +111,7 @@ def _can_see(actor: Actor, action: Action, target: Any) -> bool:
     if name == "CaucusMembership":
         # A seat is seen by the members of its caucus.
         return actor.seat(target.caucus_id) is not None
-    if name in ("Thread", "Post", "Channel", "ModerationAction", "ReviewItem"):
+    if name in ("Thread", "Post", "Channel", "ModerationAction", "ReviewItem", "Decision"):
         return _read(actor, target)
     # Site-level actions have no hidden target: show "forbidden" (or sign-in) rather than 404.
     return True

@@ -237,6 +237,46 @@
     announce(what);
   }
 
+  /* ---------------------------------------------------------------- decisions */
+
+  const STATUS_WORDS = { draft: "draft", open: "voting open", closed: "closed" };
+
+  // Counts are for every reader of the thread; the tally is not in the frame (it may be hidden
+  // from this reader), so a decision page whose results show asks the server for its own copy.
+  function decisionUpdated(data) {
+    const id = Number(data.decision_id);
+    if (!Number.isInteger(id)) return;
+    for (const box of document.querySelectorAll(`[data-decision="${id}"]`)) {
+      for (const f of box.querySelectorAll('[data-field="cast"]')) f.textContent = String(Number(data.ballots_cast) || 0);
+      for (const f of box.querySelectorAll('[data-field="electorate"]')) f.textContent = String(Number(data.electorate) || 0);
+      const tag = box.querySelector('[data-field="status"]');
+      if (tag && STATUS_WORDS[data.status]) tag.textContent = STATUS_WORDS[data.status];
+    }
+    const article = $(`article.decision[data-decision="${id}"]`);
+    if (!article) return;
+    const closed = data.status !== article.dataset.status;
+    if (closed) announce(data.status === "closed" ? "Voting has closed" : "This decision changed");
+    if (closed || article.dataset.results === "shown") refreshDecision(article, closed);
+  }
+
+  async function refreshDecision(article, whole) {
+    let response;
+    try {
+      // The decision's own address: after a secret vote this page is the answer to a POST.
+      const url = `/d/${Number(article.dataset.decision)}`;
+      response = await fetch(url, { credentials: "same-origin", headers: { accept: "text/html" } });
+    } catch (e) { return; }
+    if (!response.ok) return;
+    const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+    const fresh = doc.querySelector(`article.decision[data-decision="${article.dataset.decision}"]`);
+    if (!fresh) return;
+    const typing = article.contains(document.activeElement) && document.activeElement.matches("input, textarea, select");
+    if (whole && !typing) { article.replaceWith(fresh); return; }
+    const outcome = $("#outcome", article);
+    const next = fresh.querySelector("#outcome");
+    if (outcome && next) outcome.replaceWith(next);
+  }
+
   /* ---------------------------------------------------------------- channel and member */
 
   function channelActivity(data) {
@@ -284,7 +324,8 @@
     const kind = event.kind || "";
     const [scope] = event.topic.split(":");
     if (scope === "thread") {
-      if (kind === "post.created") insertPost(event.html, data, event.can);
+      if (kind === "decision.updated") decisionUpdated(data);
+      else if (kind === "post.created") insertPost(event.html, data, event.can);
       else if (kind.startsWith("post.")) replacePost(event.html, data, event.can);
       else threadChanged();  // locked, pinned, slow mode, statement amended
     } else if (scope === "channel") {

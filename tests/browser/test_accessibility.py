@@ -79,6 +79,8 @@ async def test_discussion_caucus_and_moderation_pages(live_server: AppProcess, p
         f"{live_server.thread}/moderate": "Moderate “On the dissolution of the ISO”",
         "/m/amara": "Amara @amara",
         "/appeal": "Appeal a suspension",
+        "/decisions": "Decisions register",
+        f"{live_server.thread}/decide": "Propose a decision",
     }
     for path, heading in pages.items():
         await page.goto(live_server.url + path)

@@ -23,6 +23,7 @@ import json
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from starlette.staticfiles import StaticFiles
 from forum.app import create_app
 from forum.models import Member, Notification, Post, Session, Thread
 from forum.models.members import TOKEN_SCOPES
-from forum.services import accounts, caucuses, channels, moderation, posting
+from forum.services import accounts, caucuses, channels, decisions, moderation, posting
 from forum.services.context import Ctx
 from forum.settings import Settings
 from tests.conftest import BASE, make_member, postgres_copy
@@ -68,6 +69,7 @@ RESOURCES: tuple[str, ...] = (
     "caucus_post_history",  # the earlier text of an edited caucus post
     "caucus_moderation_log",  # the caucus's own log
     "caucus_flags",  # flags on caucus posts, their notes and outcomes, the caucus review queue
+    "caucus_decision",  # a caucus's decision: its title, result, statement, register, export
 )
 
 SURFACES: tuple[str, ...] = (
@@ -164,6 +166,15 @@ caucus_flags           lists_and_counts  -    -    -    -    A    -    -    -   
 caucus_flags           error_messages    -    -    -    -    A    -    -    -    -    -    -    -
 caucus_flags           feeds_exports     -    -    -    -    -    -    -    -    -    -    -    -
 caucus_flags           websocket         n/a
+
+caucus_decision        html              -    -    -    A    A    -    -    -    -    -    -    -
+caucus_decision        json_api          -    -    -    A    A    -    -    -    -    -    -    -
+caucus_decision        search            -    -    -    A    A    -    -    -    -    -    -    -
+caucus_decision        notifications     n/a
+caucus_decision        lists_and_counts  -    -    -    A    A    -    -    -    -    -    -    -
+caucus_decision        error_messages    -    -    -    A    A    -    -    -    -    -    -    -
+caucus_decision        feeds_exports     -    -    -    A    A    -    -    -    -    -    -    -
+caucus_decision        websocket         n/a
 """
 # fmt: on
 
@@ -190,6 +201,15 @@ REASONS: dict[tuple[str, str], str] = {
     ("caucus_moderation_log", "search"): "n/a: the log is not indexed by search",
     ("caucus_moderation_log", "notifications"): "n/a: log entries notify nobody",
     ("caucus_moderation_log", "websocket"): "n/a: no topic carries log entries",
+    ("caucus_decision", "notifications"): (
+        "n/a: decision notices name neither the caucus nor the thread (checked by "
+        "test_decisions.test_reminders_a_day_before_and_closing_at_its_time), and go only to "
+        "the caucus's members"
+    ),
+    ("caucus_decision", "websocket"): (
+        "n/a: decision.updated frames go on the caucus thread's topic (covered by "
+        "caucus_thread websocket)"
+    ),
     ("caucus_flags", "websocket"): (
         "n/a: flags are not announced live; hiding a post is a post.hidden frame on the thread "
         "topic (covered by caucus_post)"
@@ -301,6 +321,9 @@ class CaucusWorld:
     flag_item_id: int = 0
     hidden_post_id: int = 0  # hidden by the convener (U only)
     former_post_id: int = 0  # written by the former member while in U
+    decision_id: int = 0  # a secret motion, closed, with an outcome statement
+    decision_word: str = ""  # in its title
+    statement_word: str = ""  # in its outcome statement
 
 
 @dataclass
@@ -462,6 +485,27 @@ async def seed_world(app: Starlette) -> World:
         draft = await posting.reply(await ctx_for(app, cam), thread.id, f"A {cw.old_word}.")
         await posting.edit(await ctx_for(app, cam), draft.id, f"A {cw.new_word}.")
         cw.edited_post_id = draft.id
+
+    # Each caucus adopts a motion by secret ballot and states the outcome.
+    decision_words = {"L": ("cowslipvote", "lupinestate"), "U": ("hemlockvote", "yarrowstate")}
+    for cw in (L, U):
+        cw.decision_word, cw.statement_word = decision_words[cw.key]
+        rules = decisions.Rules(
+            kind="motion",
+            title=f"Adopt the {cw.decision_word} plan",
+            body="",
+            options=[],
+            closes_at=datetime.now(UTC) + timedelta(days=2),
+            secret=True,
+            quorum=10,
+        )
+        made_d = await decisions.propose(await ctx_for(app, conv), cw.thread_id, rules)
+        cw.decision_id = made_d.id
+        await decisions.vote(await ctx_for(app, cam), made_d.id, decisions.Choice(position="agree"))
+        await decisions.close(await ctx_for(app, conv), made_d.id, "closereason votes in")
+        await decisions.write_statement(
+            await ctx_for(app, conv), made_d.id, f"Adopted: {cw.statement_word} follows."
+        )
 
     # The future former member speaks in U while still a member.
     said = await posting.reply(

@@ -1120,7 +1120,8 @@ async def _(w: World, v: Viewer, allow: bool) -> None:
 
 FEED = "/c/{}/feed.atom"
 # Routes that publish feeds or exports, each covered by the feeds_exports checks below.
-FEED_ROUTES = {"/c/{slug}/feed.atom"}
+# The decision export is checked by caucus_decision x feeds_exports.
+FEED_ROUTES = {"/c/{slug}/feed.atom", "/d/{decision_id}/result.csv"}
 
 
 def _feed_canaries(w: World, resource: str) -> tuple[str, ...]:
@@ -1219,6 +1220,17 @@ def world_roles() -> list[str]:
 # placed here (and, when it carries caucus data, checked in CHECKS).
 SITE_ONLY = "no caucus data: "
 API_PRIVACY: dict[str, str] = {
+    "GET /api/v1/decisions": "caucus_decision search, json_api (the organisation's register "
+    "never lists caucus decisions; a caucus's register is 404 to outsiders)",
+    "GET /api/v1/decisions/{decision_id}": "caucus_decision json_api",
+    "GET /api/v1/threads/{thread_id}/decisions": "caucus_decision json_api",
+    "POST /api/v1/threads/{thread_id}/decisions": "caucus_decision error_messages",
+    "PATCH /api/v1/decisions/{decision_id}": "caucus_decision error_messages",
+    "POST /api/v1/decisions/{decision_id}/open": "caucus_decision error_messages",
+    "POST /api/v1/decisions/{decision_id}/votes": "caucus_decision error_messages",
+    "POST /api/v1/decisions/{decision_id}/close": "caucus_decision error_messages",
+    "POST /api/v1/decisions/{decision_id}/close-at": "caucus_decision error_messages",
+    "PUT /api/v1/decisions/{decision_id}/statement": "caucus_decision error_messages",
     "GET /api/v1/openapi.json": SITE_ONLY + "the document",
     "GET /api/v1/me": SITE_ONLY + "the caller's own account (badge: former-member xfail test)",
     "GET /api/v1/tokens": SITE_ONLY + "the caller's own API tokens (tests/test_tokens.py)",
@@ -1455,3 +1467,135 @@ async def test_hidden_text_is_not_printed_by_post_forms(world: World, page: str)
     async with quinn.client:
         response = await quinn.get(f"/p/{pid}/{page}")
     assert HIDDEN_TEXT not in response.text, f"/p/{pid}/{page} -> {response.status_code}"
+
+
+# caucus decisions ------------------------------------------------------------------------------
+
+
+def _decision_canaries(c: CaucusWorld) -> tuple[str, str]:
+    return c.decision_word, c.statement_word
+
+
+@check("caucus_decision", "html")
+async def _(w: World, v: Viewer, allow: bool) -> None:
+    for c in w.caucuses:
+        pairs = [
+            (f"/d/{c.decision_id}", f"/d/{MISSING_ID}"),
+            (f"/caucuses/{c.slug}/decisions", f"/caucuses/{MISSING_SLUG}/decisions"),
+            (f"/t/{c.thread_id}/decide", f"/t/{MISSING_ID}/decide"),
+            (f"/d/{c.decision_id}/edit", f"/d/{MISSING_ID}/edit"),
+        ]
+        if allow:
+            page = await v.get(f"/d/{c.decision_id}")
+            assert page.status_code == 200 and c.decision_word in page.text
+            assert "Carried" in page.text and c.statement_word in page.text
+            register = await v.get(f"/caucuses/{c.slug}/decisions")
+            assert c.decision_word in register.text
+            assert c.decision_word in (await v.get(f"/t/{c.thread_id}")).text
+        else:
+            for url, missing in pairs:
+                await page_same(v, url, missing)
+
+
+@check("caucus_decision", "json_api")
+async def _(w: World, v: Viewer, allow: bool) -> None:
+    for c in w.caucuses:
+        if allow:
+            for body in await api_json(v, f"/decisions/{c.decision_id}"):
+                assert body["outcome"] == "carried" and body["result"]["counts"]["agree"] == 1
+                assert body["open_ballots"] == []  # secret: nobody is named
+            for body in await api_json(v, f"/decisions?caucus={c.slug}"):
+                assert [d["id"] for d in body["decisions"]] == [c.decision_id]
+            for body in await api_json(v, f"/threads/{c.thread_id}/decisions"):
+                assert c.decision_word in json.dumps(body)
+            continue
+        await api_same(v, "GET", f"/decisions/{c.decision_id}", f"/decisions/{MISSING_ID}")
+        await api_same(v, "GET", f"/decisions?caucus={c.slug}", f"/decisions?caucus={MISSING_SLUG}")
+        await api_same(
+            v, "GET", f"/threads/{c.thread_id}/decisions", f"/threads/{MISSING_ID}/decisions"
+        )
+
+
+@check("caucus_decision", "search")
+async def _(w: World, v: Viewer, allow: bool) -> None:
+    for c in w.caucuses:
+        found = await v.get(f"/decisions?q={c.decision_word}")
+        texts = {"/decisions": found.text}
+        for bearer in v.api_modes():
+            r = await v.api("GET", f"{API}/decisions?q={c.decision_word}", bearer=bearer)
+            texts[f"api {bearer}"] = r.text
+        # The organisation's register never lists a caucus's decision, whoever searches (the
+        # searched word is echoed in the form: look for the statement and the link instead).
+        absent(texts, c.statement_word, f"/d/{c.decision_id}")
+        mine = await v.get(f"/caucuses/{c.slug}/decisions?q={c.statement_word}")
+        if allow:
+            assert c.decision_word in mine.text
+        else:
+            missing = await v.get(f"/caucuses/{MISSING_SLUG}/decisions?q={c.statement_word}")
+            assert_same(mine, missing)
+
+
+@check("caucus_decision", "lists_and_counts")
+async def _(w: World, v: Viewer, allow: bool) -> None:
+    pages = await list_pages(w, v)
+    pages["/decisions"] = (await v.get("/decisions")).text
+    for c in w.caucuses:
+        absent(pages, *_decision_canaries(c))
+        caucus_page = (await v.get(f"/caucuses/{c.slug}/decisions")).text
+        if allow:
+            assert c.decision_word in caucus_page and "1 of " in caucus_page
+        else:
+            absent({c.slug: caucus_page}, *_decision_canaries(c))
+
+
+@check("caucus_decision", "error_messages")
+async def _(w: World, v: Viewer, allow: bool) -> None:
+    for c in w.caucuses:
+        did = c.decision_id
+        if allow:
+            late = await v.form(f"/d/{did}/vote", {"position": "agree"})
+            assert late.status_code == 409 and "Voting has closed" in late.text
+            continue
+        for verb, data in (
+            ("vote", {"position": "agree"}),
+            ("close", {"reason": "x"}),
+            ("statement", {"statement": "x"}),
+            ("close-at", {"closes_at": "2030-01-01T00:00", "reason": "x"}),
+            ("open", {}),
+        ):
+            await form_same(v, f"/d/{did}/{verb}", f"/d/{MISSING_ID}/{verb}", data, (404, 401, 403))
+        await form_same(
+            v,
+            f"/t/{c.thread_id}/decisions",
+            f"/t/{MISSING_ID}/decisions",
+            {"kind": "motion", "title": "x"},
+            (404, 401, 403),
+        )
+        for method, tail, body in (
+            ("POST", "/votes", {"position": "agree"}),
+            ("POST", "/close", {"reason": "x"}),
+            ("POST", "/close-at", {"closes_at": "2030-01-01T00:00:00Z", "reason": "x"}),
+            ("POST", "/open", None),
+            ("PATCH", "", {"kind": "motion", "title": "x"}),
+            ("PUT", "/statement", {"statement": "x"}),
+        ):
+            await api_same(
+                v, method, f"/decisions/{did}{tail}", f"/decisions/{MISSING_ID}{tail}", body
+            )
+        await api_same(
+            v,
+            "POST",
+            f"/threads/{c.thread_id}/decisions",
+            f"/threads/{MISSING_ID}/decisions",
+            {"kind": "motion", "title": "x"},
+        )
+
+
+@check("caucus_decision", "feeds_exports")
+async def _(w: World, v: Viewer, allow: bool) -> None:
+    for c in w.caucuses:
+        export = await v.get(f"/d/{c.decision_id}/result.csv")
+        if allow:
+            assert export.status_code == 200 and c.statement_word in export.text
+        else:
+            await page_same(v, f"/d/{c.decision_id}/result.csv", f"/d/{MISSING_ID}/result.csv")

@@ -20,6 +20,7 @@ from forum.web.api import (
     accounts,
     caucuses,
     channels,
+    decisions,
     inbox,
     moderation,
     openapi,
@@ -38,6 +39,7 @@ MODULES: list[ModuleType] = [
     caucuses,
     moderation,
     tokens,
+    decisions,
 ]
 
 

@@ -13,7 +13,16 @@ from forum.schemas.base import Id
 from forum.schemas.channels import NewThread, PageQuery
 from forum.schemas.parse import from_form, from_query
 from forum.schemas.threads import EditPost, NewPost, ReplyQuery, ThreadQuery
-from forum.services import access, caucuses, channels, drafts, posting, statements, threads
+from forum.services import (
+    access,
+    caucuses,
+    channels,
+    decision_pages,
+    drafts,
+    posting,
+    statements,
+    threads,
+)
 from forum.services.context import Ctx
 from forum.web.access import access as rule
 from forum.web.forms import read_form
@@ -129,8 +138,11 @@ async def thread_page(request: Request) -> Response:
     )
     mine = await caucuses.my_caucuses(ctx) if page.thread.seeded else []
     kept = await drafts.of_thread(ctx, page.thread)
+    here = await decision_pages.in_thread(page.thread)
     return render_thread_page(
-        request, page, {"my_caucuses": mine, "form": {}, "errors": {}, "drafts": kept}
+        request,
+        page,
+        {"my_caucuses": mine, "form": {}, "errors": {}, "drafts": kept, "decisions_here": here},
     )
 
 
