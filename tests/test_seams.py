@@ -79,10 +79,10 @@ async def test_prepared_queries_build_the_same_models_as_the_orm(app: Starlette)
     results: dict[bool, list[Model | None]] = {}
     for fast in (True, False):
         seams.ORM_FAST = fast
-        found_thread, marker = await THREAD_QUERY.first([member.id, thread.id])
+        found_thread, marker = await THREAD_QUERY.first([member.id, member.id, thread.id])
         found_session, _ = await SESSION_QUERY.first(["h" * 64])
         assert isinstance(found_thread, Thread) and isinstance(found_session, Session)
-        assert marker == {"id": None, "last_read_seq": None}
+        assert marker == {"id": None, "last_read_seq": None, "body": None}
         results[fast] = [
             found_thread,
             found_thread.channel,

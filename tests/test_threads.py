@@ -60,7 +60,10 @@ async def test_shared_statement_becomes_a_readable_thread(app: Starlette) -> Non
     assert "Statement by rs21 Steering Group" in page.text
     assert "Please enter your comment" not in page.text
     assert "Please enter your name here" not in page.text
-    assert '<p class="caption">Photo via the ISO</p>' in page.text
+    assert (
+        '<p class="caption small muted">The original shows a photo here, not copied into the '
+        "forum: “Photo via the ISO”</p>"
+    ) in page.text
     article = page.text.split('<article class="statement"', 1)[1].split("</article>", 1)[0]
     assert article.count("<p>") >= 6
     assert "dissolveThe" not in article

@@ -54,6 +54,8 @@ class ThreadPage:
     # The number (`seq`) of the last post this reader had seen: later numbers are new to them.
     last_read_seq: int = 0
     topics: list[tuple[str, int]] = field(default_factory=list)
+    # The reader's own unsent reply to the thread ("" when none).
+    draft: str = ""
     # Why the thread is locked or slowed: the log entry that did it ("lock", "slow_mode").
     notes: dict[str, ModerationAction] = field(default_factory=dict)
 
@@ -106,12 +108,15 @@ THREAD_QUERY = JoinedQuery(
         Part(Statement, "s", "statement"),
         Part(Member, "a", "author"),
         Part(None, "r", extra=("id", "last_read_seq")),
+        # The reader's unsent reply to the thread (see forum.services.drafts), in the same query.
+        Part(None, "d", extra=("body",)),
     ],
     "thread t JOIN channel c ON c.id = t.channel_id "
     "LEFT JOIN caucus k ON k.id = c.caucus_id "
     "LEFT JOIN statement s ON s.id = t.statement_id "
     "LEFT JOIN member a ON a.id = t.author_id "
-    "LEFT JOIN read_marker r ON r.thread_id = t.id AND r.member_id = ?",
+    "LEFT JOIN read_marker r ON r.thread_id = t.id AND r.member_id = ? "
+    "LEFT JOIN draft d ON d.thread_id = t.id AND d.member_id = ? AND d.parent_key = 0",
     "t.id = ?",
 )
 
@@ -122,7 +127,7 @@ async def thread_page(
     if not 0 < thread_id < 2**31:
         raise NotFound()
     member_id = ctx.actor.member_id
-    found_thread, marker = await THREAD_QUERY.first([member_id or 0, thread_id])
+    found_thread, marker = await THREAD_QUERY.first([member_id or 0, member_id or 0, thread_id])
     thread = found_thread if isinstance(found_thread, Thread) else None
     if thread is None or not policy.can(ctx.actor, Action.READ, thread):
         raise NotFound()
@@ -157,6 +162,7 @@ async def thread_page(
     if ctx.member is not None:
         topics.append((f"member:{ctx.member.id}", ctx.member.event_seq))
     return ThreadPage(
+        draft=str(marker.get("body") or ""),
         notes=await moderation_notes(thread),
         thread=thread,
         shared=shared,

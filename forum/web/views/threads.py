@@ -137,12 +137,9 @@ async def thread_page(request: Request) -> Response:
         ctx, _path_id(request, "thread_id"), after=query.after, focus_id=query.focus
     )
     mine = await caucuses.my_caucuses(ctx) if page.thread.seeded else []
-    kept = await drafts.of_thread(ctx, page.thread)
     here = await decision_pages.in_thread(page.thread)
     return render_thread_page(
-        request,
-        page,
-        {"my_caucuses": mine, "form": {}, "errors": {}, "drafts": kept, "decisions_here": here},
+        request, page, {"my_caucuses": mine, "form": {}, "errors": {}, "decisions_here": here}
     )
 
 
