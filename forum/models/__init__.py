@@ -4,6 +4,7 @@ from forum.models.caucuses import Caucus, CaucusMembership
 from forum.models.channels import Channel
 from forum.models.events import Event
 from forum.models.mail import OutboxMessage
+from forum.models.mail_prefs import MailSettings
 from forum.models.members import ApiToken, Invite, Member, Session, SignInAddress
 from forum.models.moderation import Flag, ModerationAction, ReviewItem
 from forum.models.notifications import Notification
@@ -18,6 +19,7 @@ __all__ = [
     "Event",
     "Flag",
     "Invite",
+    "MailSettings",
     "Member",
     "ModerationAction",
     "Notification",
