@@ -15,6 +15,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from forum import renderer, seams
 from forum.db import tortoise_config
+from forum.mail.notifier import Notifier
 from forum.mail.outbox import Deliverer
 from forum.mail.transport import make_transport
 from forum.realtime.broker import make_broker
@@ -57,6 +58,7 @@ def create_app(settings: Settings, warm_renderer: bool = False) -> Starlette:
         make_transport(settings.email_url), settings.sender, settings.email_from_name
     )
     services.wake_mail = deliverer.poke
+    notifier = Notifier(settings, deliverer.poke)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -70,6 +72,7 @@ def create_app(settings: Settings, warm_renderer: bool = False) -> Starlette:
             gc.freeze()
             pruning = asyncio.create_task(_prune_forever(settings.event_retention_days))
             deliverer.start()
+            notifier.start()
             renderer.acquire()
             warming = (
                 asyncio.create_task(
@@ -88,6 +91,7 @@ def create_app(settings: Settings, warm_renderer: bool = False) -> Starlette:
                 pruning.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await pruning
+                await notifier.stop()
                 await deliverer.stop()
                 await broker.stop()
                 await hub.stop()
@@ -107,6 +111,7 @@ def create_app(settings: Settings, warm_renderer: bool = False) -> Starlette:
     app.state.hub = hub
     app.state.broker = broker
     app.state.deliverer = deliverer
+    app.state.notifier = notifier
     return app
 
 

@@ -7,7 +7,7 @@ from starlette.staticfiles import StaticFiles
 
 from forum.web import api, ws
 from forum.web.templating import TEMPLATE_DIR
-from forum.web.views import accounts, admin, caucuses, feeds, home, inbox, moderation, threads
+from forum.web.views import accounts, admin, caucuses, feeds, home, inbox, mail, moderation, threads
 
 STATIC_DIR = TEMPLATE_DIR.parent / "static"
 
@@ -26,6 +26,9 @@ def routes() -> list[BaseRoute]:
         Route("/account", accounts.account_page, methods=["GET"]),
         Route("/account/profile", accounts.update_profile, methods=["POST"]),
         Route("/account/password", accounts.change_password, methods=["POST"]),
+        Route("/account/email", mail.update_preferences, methods=["POST"]),
+        Route("/unsubscribe/{token}", mail.unsubscribe_page, methods=["GET"]),
+        Route("/unsubscribe/{token}", mail.unsubscribe, methods=["POST"]),
         Route("/account/tokens", accounts.tokens_page, methods=["GET"]),
         Route("/account/tokens", accounts.create_token, methods=["POST"]),
         Route("/account/tokens/{token_id}/revoke", accounts.revoke_token, methods=["POST"]),

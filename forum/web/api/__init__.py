@@ -21,6 +21,7 @@ from forum.web.api import (
     caucuses,
     channels,
     inbox,
+    mail_prefs,
     moderation,
     openapi,
     statements,
@@ -38,6 +39,7 @@ MODULES: list[ModuleType] = [
     caucuses,
     moderation,
     tokens,
+    mail_prefs,
 ]
 
 

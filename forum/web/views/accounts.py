@@ -17,6 +17,7 @@ from forum.web.access import access
 from forum.web.forms import Form, read_form
 from forum.web.middleware import end_session_cookie, session_cookie
 from forum.web.templating import render
+from forum.web.views.mail import account_section
 
 
 def _ctx(request: Request) -> Ctx:
@@ -174,6 +175,7 @@ async def account_page(request: Request) -> Response:
             "errors": {},
             "form": {"display_name": ctx.member.display_name},
             "saved": request.query_params.get("saved"),
+            **(await account_section(ctx)),
         },
     )
 
@@ -188,7 +190,12 @@ async def update_profile(request: Request) -> Response:
         return render(
             request,
             "account.html",
-            {"errors": _errors(exc), "form": _kept(form, "display_name"), "saved": None},
+            {
+                "errors": _errors(exc),
+                "form": _kept(form, "display_name"),
+                "saved": None,
+                **(await account_section(ctx)),
+            },
             status=400,
         )
     return RedirectResponse("/account?saved=profile", status_code=303)
@@ -206,7 +213,12 @@ async def change_password(request: Request) -> Response:
         return render(
             request,
             "account.html",
-            {"errors": _errors(exc), "form": {"display_name": display}, "saved": None},
+            {
+                "errors": _errors(exc),
+                "form": {"display_name": display},
+                "saved": None,
+                **(await account_section(ctx)),
+            },
             status=400,
         )
     return _signed_in(request, token, "/account?saved=password")
