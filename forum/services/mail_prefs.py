@@ -9,7 +9,7 @@ import hmac
 from datetime import UTC, datetime
 
 from forum import policy
-from forum.errors import NotFound
+from forum.errors import Invalid
 from forum.models import MailSettings, Member
 from forum.models.mail_prefs import CADENCES
 from forum.policy import Action
@@ -135,6 +135,12 @@ def parse_unsubscribe(secret: str, token: str) -> tuple[int, str] | None:
     return member_id, group
 
 
+BAD_LINK = (
+    "This unsubscribe link is not valid: check it was copied whole, or choose what you get in "
+    "your email settings after signing in."
+)
+
+
 def unsubscribe_url(base_url: str, secret: str, member_id: int, group: str) -> str:
     return f"{base_url}/unsubscribe/{unsubscribe_token(secret, member_id, group)}"
 
@@ -148,13 +154,14 @@ def group_label(group: str) -> str:
 
 
 async def unsubscribe_target(secret: str, token: str) -> tuple[Member, str]:
-    """The member and group a token names; NotFound for a forged, altered or stale token."""
+    """The member and group a token names; Invalid (400, with a plain message) for a forged,
+    altered or truncated token."""
     found = parse_unsubscribe(secret, token)
     if found is None:
-        raise NotFound("This unsubscribe link is not valid. Check it was copied whole.")
+        raise Invalid(BAD_LINK)
     member = await Member.get_or_none(id=found[0])
     if member is None:
-        raise NotFound("This unsubscribe link is not valid. Check it was copied whole.")
+        raise Invalid(BAD_LINK)
     return member, found[1]
 
 
