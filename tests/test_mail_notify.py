@@ -179,7 +179,7 @@ async def test_daily_and_weekly_digests_list_their_topics_once(
 async def test_one_click_unsubscribe_works_without_a_session_and_get_changes_nothing(
     app: Starlette, settings: Settings, tmp_path: Path, pair: tuple[httpx.AsyncClient, ...]
 ) -> None:
-    alice, bob = pair
+    alice, _bob = pair
     await start_thread(alice, "Minutes", "Hello @bob.")
     await run_batches(app, settings)
     [mail] = inbox(tmp_path, "bob@example.org")
