@@ -892,7 +892,8 @@ async def m_mail_post_ratio(bench: Bench) -> Result:
         f"{out['on_vs_off']:.2f} (vs none {out['on_vs_none']:.2f})",
         GOALS["mail_post_ratio"],
         f"p99 of {out['posts_each']} posts each: mentioning 50 members who want mail at once "
-        f"{p99['on']} ms, 50 with mail off {p99['off']} ms, nobody {p99['none']} ms; "
+        f"{p99['on']} ms, 50 with mail off {p99['off']} ms, nobody {p99['none']} ms "
+        f"(p50 {out['p50_ms']}); "
         f"{out['emails_written']} emails written by the batch pass meanwhile",
         out,
     )

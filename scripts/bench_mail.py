@@ -128,10 +128,11 @@ async def mail_post_ratio(
                     f"/api/v1/threads/{thread_id}/posts", json={"body": body}, headers=headers
                 )
                 times[kind].append(time.perf_counter() - start)
-                r.raise_for_status()
+                if not r.is_success:
+                    raise RuntimeError(f"posting answered {r.status_code}: {r.text[:300]}")
 
             for _warm in range(5):
-                await post("none", "warming up")
+                await post("none", f"warming up {_warm}")
             times["none"].clear()
             for cycle in range(CYCLES):
                 note(f"mail_post_ratio: cycle {cycle + 1}/{CYCLES}")
@@ -156,6 +157,7 @@ async def mail_post_ratio(
     p99 = {kind: percentile(values, 99) for kind, values in times.items()}
     return {
         "p99_ms": {k: round(v * 1000, 1) for k, v in p99.items()},
+        "p50_ms": {k: round(percentile(v, 50) * 1000, 1) for k, v in times.items()},
         "on_vs_off": p99["on"] / p99["off"],
         "on_vs_none": p99["on"] / p99["none"],
         "posts_each": len(times["on"]),

@@ -15,6 +15,7 @@ What an email may say about each notification is the policy's
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -37,8 +38,9 @@ from forum.services import mail_prefs
 from forum.services.notifications import actors_for
 from forum.settings import Settings
 
-# Members handled per transaction.
-CHUNK = 200
+# Members handled per transaction: small, because on SQLite a transaction holds the process's
+# only connection, and every request waits for it to end.
+CHUNK = 25
 
 NEUTRAL = {
     EMAIL_REPORT: "Your report has an update",
@@ -327,6 +329,7 @@ async def mail_batches(settings: Settings, now: datetime | None = None) -> int:
             if not rows:
                 return written
             written += await _batch_chunk(settings, tx, rows, cutoff)
+        await asyncio.sleep(0)  # let waiting requests in between chunks
 
 
 async def _batch_chunk(

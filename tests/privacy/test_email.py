@@ -52,7 +52,7 @@ async def _seed(app: Starlette) -> tuple[dict[str, httpx.AsyncClient], str, Thre
     people = {h: await signed_in(app, h) for h in HANDLES}
     for n, handle in enumerate(HANDLES):
         await _address(handle, n)
-    zelda, quincy, yusuf, wren = (people[h] for h in HANDLES)
+    zelda, quincy, yusuf, _wren = (people[h] for h in HANDLES)
     slug = await found(zelda, NAME, listed=True)
     # An invitation (quincy), a request to join (yusuf asks; zelda, the convener, is told).
     assert (await post_form(zelda, f"/caucuses/{slug}/invite", {"handle": "quincy"})).is_redirect
