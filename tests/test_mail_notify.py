@@ -71,6 +71,7 @@ async def test_a_mention_is_mailed_once_after_the_window_with_its_text(
     html = mail.get_body(("html",)).get_content()
     assert "Could @bob take the minutes? *Thanks*" in plain  # the markdown source
     assert "<em>Thanks</em>" in html  # the sanitised HTML
+    assert 'href="http://testserver/m/bob"' in html  # the site's links made absolute
     assert f"http://testserver/t/{tid}#p" in plain
     # Threading per forum thread, a reply address for this one post, one-click unsubscribe.
     assert mail["References"] == f"<thread-{tid}@testserver>" == mail["In-Reply-To"]
@@ -275,3 +276,47 @@ async def test_preferences_form_and_api_agree(app: Starlette) -> None:
     assert wrong.status_code == 400 and "reply" in wrong.json()["error"]["fields"]
     async with make_client(app) as anyone:
         assert (await anyone.get("/api/v1/me/email-preferences")).status_code == 401
+
+
+async def test_defaults_bring_statements_weekly_and_a_digest_unsubscribes_its_topics(
+    app: Starlette, settings: Settings, tmp_path: Path, pair: tuple[httpx.AsyncClient, ...]
+) -> None:
+    # bob never saved a preference: statements come in the weekly digest.
+    await import_iso()
+    now = datetime.now(UTC)
+    assert await run_batches(app, settings) == 0
+    await mail_notices.mail_digests(settings, mail_notices.digest_slot(settings, "daily", now))
+    await mail_notices.mail_digests(
+        settings, mail_notices.digest_slot(settings, "weekly", now + timedelta(days=7))
+    )
+    await app.state.deliverer.drain()
+    [weekly] = inbox(tmp_path, "bob@example.org")
+    assert weekly["Subject"] == "Your weekly digest from forum"
+    assert "New statement: On the dissolution of the ISO" in text_of(weekly)
+    async with make_client(app) as provider:
+        url = weekly["List-Unsubscribe"].strip().strip("<>")
+        assert (await provider.post(url)).status_code == 200
+    after = await MailSettings.get(member__handle_key="bob")
+    assert after.statement == "never" and after.mention == "immediately"
+
+
+async def test_statements_at_once_for_who_wants_them(
+    app: Starlette, settings: Settings, tmp_path: Path, pair: tuple[httpx.AsyncClient, ...]
+) -> None:
+    _alice, bob = pair
+    assert (await post_form(bob, "/account/email", {"statement": "immediately"})).is_redirect
+    await import_iso()
+    assert await run_batches(app, settings) == 1
+    [mail] = inbox(tmp_path, "bob@example.org")
+    assert mail["Subject"] == "New statement: On the dissolution of the ISO"
+    assert await run_batches(app, settings) == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("FORUM_DIGEST_HOUR", "24"), ("FORUM_DIGEST_WEEKDAY", "x")]
+)
+def test_digest_settings_out_of_range_are_refused(name: str, value: str) -> None:
+    from forum.settings import SettingsError
+
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})

@@ -157,7 +157,8 @@ async def _items_for(
         if post is not None and thread is not None and not post.hidden and not post.deleted:
             item.post_id = post.id
             item.post_text = post.body
-            item.post_html = post.html
+            # The site's own links are relative (mentions, permalinks): absolute in a mail.
+            item.post_html = post.html.replace('href="/', f'href="{base}/')
             if policy.can(actor, Action.REPLY, thread):
                 item.reply_to = reply_address(settings, post.id, note.member_id)
         out[str(note.id)] = item
