@@ -3,6 +3,7 @@ member's batch is mailed exactly once (the passes claim members with SKIP LOCKED
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -104,3 +105,52 @@ async def test_two_processes_mail_each_members_batch_once(
     assert set(per_address.values()) == {1}, per_address.most_common(3)
     subjects = {message["Subject"] for _s, _t, message in sink.received}
     assert subjects == {"3 new notifications from forum"}
+
+
+async def test_concurrent_digest_passes_on_postgresql_write_each_digest_once(
+    postgres_url: str,
+) -> None:
+    """Two digest passes at once on separate connections (as two processes would be): the
+    claiming SELECT ... FOR UPDATE SKIP LOCKED gives them disjoint members."""
+    from forum.db import apply_migrations
+    from forum.models import MailSettings, OutboxMessage
+    from forum.services import mail_notices
+    from forum.settings import Settings
+
+    await apply_migrations(postgres_url)
+    await Tortoise.init(config=tortoise_config(postgres_url))
+    try:
+        past = datetime.now(UTC) - timedelta(hours=1)
+        await Member.bulk_create(
+            [
+                Member(
+                    handle=f"d{n}",
+                    handle_key=f"d{n}",
+                    display_name="D",
+                    password_hash="x",
+                    email=f"d{n}@example.org",
+                    email_confirmed_at=past,
+                )
+                for n in range(120)
+            ]
+        )
+        ids = await Member.all().values_list("id", flat=True)
+        await MailSettings.bulk_create([MailSettings(member_id=i, mention="daily") for i in ids])
+        note_ids = iter(distinct_ids(len(ids)))
+        await Notification.bulk_create(
+            [
+                Notification(id=next(note_ids), member_id=i, kind="mention", text="hi", url="/")
+                for i in ids
+            ]
+        )
+        settings = Settings(database_url=postgres_url, secret_key="k")
+        slot = mail_notices.digest_slot(settings, "daily", datetime.now(UTC) + timedelta(days=1))
+        written = await asyncio.gather(
+            mail_notices.mail_digests(settings, slot), mail_notices.mail_digests(settings, slot)
+        )
+        assert sum(written) == 120 and min(written) > 0, written  # both took a share
+        per_member = Counter(await OutboxMessage.all().values_list("member_id", flat=True))
+        assert len(per_member) == 120 and set(per_member.values()) == {1}
+        assert await mail_notices.mail_digests(settings, slot) == 0
+    finally:
+        await Tortoise.close_connections()

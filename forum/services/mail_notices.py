@@ -24,6 +24,7 @@ from typing import Any
 
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from forum import policy
@@ -436,12 +437,17 @@ async def mail_digests(settings: Settings, now: datetime | None = None) -> int:
                 if not rows:
                     break
                 written += await _digest_chunk(settings, tx, rows, cadence, slot)
-                # The guard: only rows still before this slot move on (and are mailed).
+                # Only rows still before this slot move on (never back, should another
+                # process's clock be ahead).
+                null: dict[str, Any] = {f"{column}__isnull": True}
+                earlier: dict[str, Any] = {f"{column}__lt": slot}
+                before = Q(**null) | Q(**earlier)
                 await (
-                    MailSettings.filter(id__in=[r.id for r in rows])
+                    MailSettings.filter(before, id__in=[r.id for r in rows])
                     .using_db(tx)
                     .update(**{column: slot})
                 )
+            await asyncio.sleep(0)  # let waiting requests in between chunks
     return written
 
 
