@@ -221,7 +221,8 @@ def _subject(settings: Settings, letter: Letter) -> str:
         return f"Your {letter.cadence} digest from {site}"
     everything = letter.items + letter.statements
     if len(everything) == 1:
-        return everything[0].headline[:200]
+        # One line, whatever the notification's text holds (a header cannot carry a newline).
+        return " ".join(everything[0].headline.split())[:200]
     return f"{len(everything)} new notifications from {site}"
 
 
