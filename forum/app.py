@@ -16,6 +16,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 from forum import renderer, seams
 from forum.db import tortoise_config
 from forum.mail.listener import MailListener
+from forum.mail.notifier import Notifier
 from forum.mail.outbox import Deliverer
 from forum.mail.transport import make_transport
 from forum.metrics import Metrics, add_pool_gauges
@@ -69,6 +70,7 @@ def create_app(settings: Settings, warm_renderer: bool = False) -> Starlette:
         else None
     )
     metrics = app_metrics(hub, broker)
+    notifier = Notifier(settings, deliverer.poke)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -83,6 +85,7 @@ def create_app(settings: Settings, warm_renderer: bool = False) -> Starlette:
             pruning = asyncio.create_task(_prune_forever(settings.event_retention_days))
             deliverer.start()
             deciding = asyncio.create_task(_decide_forever(services.publish))
+            notifier.start()
             renderer.acquire()
             if mail_listener is not None:
                 await mail_listener.start()
@@ -106,6 +109,7 @@ def create_app(settings: Settings, warm_renderer: bool = False) -> Starlette:
                 deciding.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await pruning
+                await notifier.stop()
                 await deliverer.stop()
                 with contextlib.suppress(asyncio.CancelledError):
                     await deciding
@@ -132,6 +136,7 @@ def create_app(settings: Settings, warm_renderer: bool = False) -> Starlette:
     app.state.deliverer = deliverer
     app.state.mail_listener = mail_listener
     app.state.metrics = metrics
+    app.state.notifier = notifier
     return app
 
 

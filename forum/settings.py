@@ -82,6 +82,14 @@ class Settings:
     metrics_token: str = ""
     # `forum serve` logs one line per request: "json" (one object a line) or "text".
     log_format: Literal["json", "text"] = "json"
+    # Notification email (see forum.services.mail_notices): a notification is mailed once it is
+    # this old and still unread, with whatever else arrived for the member meanwhile; each app
+    # process looks every `mail_pass_seconds`. Digests go at `digest_hour` (UTC), the weekly
+    # one on `digest_weekday` (0 = Monday).
+    mail_batch_seconds: float = 120.0
+    mail_pass_seconds: float = 20.0
+    digest_hour: int = 7
+    digest_weekday: int = 0
 
     @property
     def secure_cookies(self) -> bool:
@@ -127,6 +135,10 @@ class Settings:
             mail_in=_mail_in(env),
             mail_in_lmtp=env.get("FORUM_MAIL_IN_LMTP", "") in ("1", "true", "yes"),
             mail_in_max_bytes=int(_number(env, "FORUM_MAIL_IN_MAX_BYTES", cls.mail_in_max_bytes)),
+            mail_batch_seconds=_number(env, "FORUM_MAIL_BATCH_SECONDS", cls.mail_batch_seconds),
+            mail_pass_seconds=_number(env, "FORUM_MAIL_PASS_SECONDS", cls.mail_pass_seconds),
+            digest_hour=_bounded(env, "FORUM_DIGEST_HOUR", cls.digest_hour, 23),
+            digest_weekday=_bounded(env, "FORUM_DIGEST_WEEKDAY", cls.digest_weekday, 6),
             redis_url=env.get("FORUM_REDIS_URL") or None,
             secret_key=secret,
             secret_key_from_env=bool(env.get("FORUM_SECRET_KEY")),
@@ -162,6 +174,16 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     if not value > 0 or value == float("inf"):  # also refuses nan
         raise SettingsError(f"{name} must be a positive {'whole number' if whole else 'number'}")
     return value
+
+
+def _bounded(env: Mapping[str, str], name: str, default: int, top: int) -> int:
+    """A whole number from 0 to `top`; anything else is refused at start."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) > top:
+        raise SettingsError(f"{name} must be a whole number from 0 to {top}")
+    return int(raw)
 
 
 def _rate(env: Mapping[str, str], name: str, default: str) -> str:

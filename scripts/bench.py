@@ -918,6 +918,55 @@ async def m_decision_votes(bench: Bench) -> Result:
     )
 
 
+# ---- notification email (scripts/bench_mail.py) ----------------------------------------------
+
+
+async def m_mail_post_ratio(bench: Bench) -> Result:
+    import bench_mail
+
+    redis = None
+    if bench.args.postgres:
+        await bench.pg()
+        redis = bench.redis.url if bench.redis else None
+    (bench.workdir / "mail-post").mkdir()
+    out = await bench_mail.mail_post_ratio(
+        bench.workdir / "mail-post", bench.args.postgres, redis, note
+    )
+    p99 = out["p99_ms"]
+    ok = out["on_vs_off"] <= 1.1
+    return Result(
+        "mail_post_ratio",
+        "pass" if ok else "FAIL",
+        f"{out['on_vs_off']:.2f} (vs none {out['on_vs_none']:.2f})",
+        GOALS["mail_post_ratio"],
+        f"p99 of {out['posts_each']} posts each: mentioning 50 members who want mail at once "
+        f"{p99['on']} ms, 50 with mail off {p99['off']} ms, nobody {p99['none']} ms "
+        f"(p50 {out['p50_ms']}); "
+        f"{out['emails_written']} emails written by the batch pass meanwhile",
+        out,
+    )
+
+
+async def m_digest_2k(bench: Bench) -> Result:
+    import bench_mail
+
+    redis = None
+    if bench.args.postgres:
+        await bench.pg()
+        redis = bench.redis.url if bench.redis else None
+    (bench.workdir / "digest").mkdir()
+    out = await bench_mail.digest_2k(bench.workdir / "digest", bench.args.postgres, redis, note)
+    return Result(
+        "digest_2k",
+        "pass" if out["seconds"] < 30 and out["digests"] == 2000 else "FAIL",
+        f"{out['seconds']:.1f} s",
+        GOALS["digest_2k"],
+        f"{out['digests']} daily digests (3 notifications each, one about a caucus, and 5 new "
+        "statements) written to the outbox in one pass",
+        out,
+    )
+
+
 # ---- the run -------------------------------------------------------------------------------
 
 Measure = Callable[[Bench], Awaitable[Result | None]]
@@ -935,6 +984,8 @@ MEASURES: dict[str, tuple[Measure, float]] = {
     "survival": (m_survival, 240),  # --soak: SURVIVAL_LIMIT
     "decision_tally": (m_decision_tally, 60),
     "decision_votes": (m_decision_votes, 150),
+    "mail_post_ratio": (m_mail_post_ratio, 300),
+    "digest_2k": (m_digest_2k, 180),
 }
 SOAK_LIMIT = 600
 SURVIVAL_LIMIT = 420
@@ -951,6 +1002,8 @@ GOALS = {
     "survival": "0 lost, 0 doubled, 0 missing",
     "decision_tally": "< 200 ms",
     "decision_votes": "p99 < 100 ms, 0 lost",
+    "mail_post_ratio": "<= 1.1",
+    "digest_2k": "< 30 s",
 }
 
 

@@ -5,6 +5,7 @@ from forum.models.channels import Channel
 from forum.models.decisions import Ballot, Decision, DecisionVoter
 from forum.models.events import Event
 from forum.models.mail import OutboxMessage
+from forum.models.mail_prefs import MailSettings
 from forum.models.members import ApiToken, EmailToken, Invite, Member, Session, SignInAddress
 from forum.models.moderation import Flag, ModerationAction, ReviewItem
 from forum.models.notifications import Notification
@@ -24,6 +25,7 @@ __all__ = [
     "Event",
     "Flag",
     "Invite",
+    "MailSettings",
     "Member",
     "ModerationAction",
     "Notification",

@@ -39,8 +39,16 @@ class Notification(PublicIdModel):
     url = fields.CharField(max_length=300, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
     read = fields.BooleanField(default=False)
+    # Email: "new" until the mail pass looks at it once its batching window has passed; then
+    # "mailed" (sent alone or in a batch or digest), "held" (waits for a digest) or "skipped"
+    # (read on the site first, mail off, or no confirmed address).
+    mail_state = fields.CharField(max_length=8, default="new")
 
     class Meta:
         table = "notification"
         # The inbox is read newest first, by time: ids are random.
-        indexes = (("member_id", "read"), ("member_id", "created_at"))
+        indexes = (
+            ("member_id", "read"),
+            ("member_id", "created_at"),
+            ("mail_state", "created_at"),
+        )

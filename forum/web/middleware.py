@@ -163,8 +163,10 @@ class ForumMiddleware:
             if length is not None and (not length.isdigit() or int(length) > limit):
                 await self._refuse(request, 413, send_with_headers)
                 return
-            if scope["method"] in UNSAFE and not same_origin(
-                headers, self.services.settings.base_url, scope
+            if (
+                scope["method"] in UNSAFE
+                and not _one_click_unsubscribe(scope)
+                and not same_origin(headers, self.services.settings.base_url, scope)
             ):
                 await self._refuse(request, 403, send_with_headers, "Cross-site request refused.")
                 return
@@ -263,6 +265,16 @@ class ForumMiddleware:
         assert isinstance(request, Request)
         response = error_response(request, status, message)
         await response(request.scope, _no_receive, send)
+
+
+def _one_click_unsubscribe(scope: Scope) -> bool:
+    """RFC 8058 one-click unsubscribe is a POST from the member's mail provider, another site:
+    it carries no cookie and no CSRF token, and its signed URL is its only authority (see
+    forum.web.views.mail). This one route is exempt from the cross-site refusal; the view
+    never reads a form through `read_form`, which is where every other POST proves its CSRF
+    token."""
+    path: str = scope["path"]
+    return scope["method"] == "POST" and path.startswith("/unsubscribe/") and path.count("/") == 2
 
 
 async def _no_receive() -> Message:

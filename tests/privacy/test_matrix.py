@@ -1237,6 +1237,10 @@ API_PRIVACY: dict[str, str] = {
     "POST /api/v1/tokens": SITE_ONLY + "the caller's own API tokens (tests/test_tokens.py)",
     "DELETE /api/v1/tokens/{token_id}": SITE_ONLY
     + "the caller's own tokens; another's id is 404 (tests/test_tokens.py)",
+    "GET /api/v1/me/email-preferences": SITE_ONLY
+    + "the caller's own email cadences (tests/test_mail_notify.py)",
+    "PATCH /api/v1/me/email-preferences": SITE_ONLY
+    + "the caller's own email cadences (tests/test_mail_notify.py)",
     "GET /api/v1/channels": "lists_and_counts, json_api (caucus channels never listed)",
     "GET /api/v1/channels/{slug}": "caucus_thread json_api",
     "GET /api/v1/channels/{slug}/threads": "caucus_thread json_api",

@@ -22,6 +22,7 @@ from forum.web.api import (
     channels,
     decisions,
     inbox,
+    mail_prefs,
     moderation,
     openapi,
     statements,
@@ -40,6 +41,7 @@ MODULES: list[ModuleType] = [
     moderation,
     tokens,
     decisions,
+    mail_prefs,
 ]
 
 

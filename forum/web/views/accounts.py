@@ -11,12 +11,13 @@ from forum.models import ApiToken, Member
 from forum.schemas.accounts import Login, NewPassword, Profile, SignUp
 from forum.schemas.parse import from_form, from_path
 from forum.schemas.tokens import TokenForm, TokenPath
-from forum.services import accounts, addresses, tokens
+from forum.services import accounts, tokens
 from forum.services.context import Ctx
 from forum.web.access import access
 from forum.web.forms import Form, read_form
 from forum.web.middleware import end_session_cookie, session_cookie
 from forum.web.templating import render
+from forum.web.views.mail import account_section
 
 
 def _ctx(request: Request) -> Ctx:
@@ -196,7 +197,7 @@ async def account_view(
             "errors": errors or {},
             "form": {"display_name": ctx.member.display_name, **(form or {})},
             "saved": saved,
-            "address": await addresses.state_of(ctx.member),
+            **(await account_section(ctx)),
         },
         status=status,
     )
