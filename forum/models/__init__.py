@@ -6,14 +6,24 @@ from forum.models.events import Event
 from forum.models.members import ApiToken, Invite, Member, Session, SignInAddress
 from forum.models.moderation import Flag, ModerationAction, ReviewItem
 from forum.models.notifications import Notification
+from forum.models.reports import (
+    CaseEntry,
+    CommitteeSeat,
+    Recusal,
+    Report,
+    ReportLogHead,
+    ReportRespondent,
+)
 from forum.models.statements import Statement, StatementVersion
 from forum.models.threads import Post, PostRevision, ReadMarker, Thread
 
 __all__ = [
     "ApiToken",
+    "CaseEntry",
     "Caucus",
     "CaucusMembership",
     "Channel",
+    "CommitteeSeat",
     "Event",
     "Flag",
     "Invite",
@@ -23,6 +33,10 @@ __all__ = [
     "Post",
     "PostRevision",
     "ReadMarker",
+    "Recusal",
+    "Report",
+    "ReportLogHead",
+    "ReportRespondent",
     "ReviewItem",
     "Session",
     "SignInAddress",

@@ -7,7 +7,7 @@ from tortoise.models import Model
 
 from forum.models.ids import PublicIdModel, random_id_field
 
-KINDS = ("reply", "mention", "moderation", "warning", "caucus", "flag_outcome")
+KINDS = ("reply", "mention", "moderation", "warning", "caucus", "flag_outcome", "report")
 
 
 class Notification(PublicIdModel):
