@@ -55,6 +55,12 @@ class Settings:
     ws_replay_burst: int = 2000
     ws_replay_rate: float = 200.0
     ws_recheck_seconds: float = 5.0
+    # Confidential reports: the AES-GCM key (urlsafe base64 of 32 bytes) from FORUM_REPORTS_KEY;
+    # unset on SQLite means the key file beside the database (see forum.services.reports_crypto).
+    reports_key: str | None = None
+    # Days the committee has to acknowledge a report, and to decide it.
+    reports_ack_days: int = 2
+    reports_decide_days: int = 30
 
     @property
     def secure_cookies(self) -> bool:
@@ -91,6 +97,11 @@ class Settings:
             ws_replay_burst=int(_number(env, "FORUM_WS_REPLAY_BURST", cls.ws_replay_burst)),
             ws_replay_rate=_number(env, "FORUM_WS_REPLAY_RATE", cls.ws_replay_rate),
             ws_recheck_seconds=_number(env, "FORUM_WS_RECHECK_SECONDS", cls.ws_recheck_seconds),
+            reports_key=env.get("FORUM_REPORTS_KEY") or None,
+            reports_ack_days=int(_number(env, "FORUM_REPORTS_ACK_DAYS", cls.reports_ack_days)),
+            reports_decide_days=int(
+                _number(env, "FORUM_REPORTS_DECIDE_DAYS", cls.reports_decide_days)
+            ),
         )
 
 

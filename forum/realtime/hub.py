@@ -703,6 +703,10 @@ async def _load_target(parsed: tuple[str, int] | None) -> Any:
         return await Thread.filter(id=ident).select_related("channel").first()
     if kind == "channel":
         return await Channel.get_or_none(id=ident)
+    if kind == "case":
+        from forum.services import reports
+
+        return await reports.live_target(ident)
     return ident  # member topics: the member id itself
 
 

@@ -7,7 +7,17 @@ from starlette.staticfiles import StaticFiles
 
 from forum.web import api, ws
 from forum.web.templating import TEMPLATE_DIR
-from forum.web.views import accounts, admin, caucuses, feeds, home, inbox, moderation, threads
+from forum.web.views import (
+    accounts,
+    admin,
+    caucuses,
+    feeds,
+    home,
+    inbox,
+    moderation,
+    reports,
+    threads,
+)
 
 STATIC_DIR = TEMPLATE_DIR.parent / "static"
 
@@ -79,6 +89,17 @@ def routes() -> list[BaseRoute]:
         Route("/admin/members", admin.members, methods=["GET"]),
         Route("/admin/members/{handle}/{verb}", admin.member_action, methods=["POST"]),
         Route("/admin/invites", admin.create_invite, methods=["POST"]),
+        # confidential reports (a case answers 404 to all but its reporter and handlers)
+        Route("/committee", reports.roster, methods=["GET"]),
+        Route("/reports", reports.my_reports, methods=["GET"]),
+        Route("/reports", reports.create, methods=["POST"]),
+        Route("/reports/new", reports.new_page, methods=["GET"]),
+        Route("/reports/transparency", reports.transparency, methods=["GET"]),
+        Route("/reports/{report_id}", reports.case_page, methods=["GET"]),
+        Route("/reports/{report_id}/live", reports.case_page, methods=["GET"]),
+        Route("/reports/{report_id}/{verb}", reports.case_act, methods=["POST"]),
+        Route("/admin/committee", reports.admin_page, methods=["GET"]),
+        Route("/admin/committee", reports.admin_action, methods=["POST"]),
         WebSocketRoute("/ws", ws.live),
         Mount("/api/v1", routes=api.routes()),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
