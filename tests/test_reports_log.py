@@ -73,7 +73,7 @@ async def test_a_changed_text_is_named(app: Starlette) -> None:
 
 
 async def test_a_changed_field_a_new_order_and_a_deletion_are_named(app: Starlette) -> None:
-    first, second = await _cases(app)
+    first, _ = await _cases(app)
     entry = await CaseEntry.get(report_id=first, kind="acknowledged")
     await _sql(f"UPDATE case_entry SET kind = 'closed' WHERE id = {entry.id}")
     assert any(
@@ -107,7 +107,7 @@ async def test_a_changed_field_a_new_order_and_a_deletion_are_named(app: Starlet
 async def test_verify_reports_command_exits_1_naming_the_entry(
     app: Starlette, settings: Settings
 ) -> None:
-    first, _ = await _cases(app)
+    await _cases(app)
     db = Path(settings.database_url.split("://", 1)[1])
     env_dir = db.parent
     os.rename(db, env_dir / "cli.sqlite3")  # test_cli.forum reads this name
@@ -175,7 +175,7 @@ async def pg_app(postgres_url: str) -> AsyncIterator[Starlette]:
 
 @pytest.mark.postgres
 async def test_reports_and_their_log_on_postgres(pg_app: Starlette) -> None:
-    first, second = await _cases(pg_app)
+    _, second = await _cases(pg_app)
     assert await _problems() == []
     entry = await CaseEntry.get(report_id=second, kind="acknowledged")
     await _sql(f"UPDATE case_entry SET detail = 'x' WHERE id = {entry.id}")
