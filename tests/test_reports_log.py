@@ -67,9 +67,8 @@ async def test_a_changed_text_is_named(app: Starlette) -> None:
     # Another entry's ciphertext pasted in: its hash no longer matches.
     await _sql(f"UPDATE case_entry SET ciphertext = '{other.ciphertext}' WHERE id = {victim.id}")
     problems = await _problems()
-    assert problems == [
-        f"entry #{victim.seq} (case {first}, step {victim.case_seq}): its text does not match its hash (changed)"
-    ]
+    where = f"entry #{victim.seq} (case {first}, step {victim.case_seq})"
+    assert problems == [f"{where}: its text does not match its hash (changed)"]
 
 
 async def test_a_changed_field_a_new_order_and_a_deletion_are_named(app: Starlette) -> None:
