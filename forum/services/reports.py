@@ -19,7 +19,15 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from forum import limits, policy
 from forum.errors import Conflict, Forbidden, Invalid, NotFound
-from forum.models import CaseEntry, CommitteeSeat, Member, Recusal, Report, ReportRespondent
+from forum.models import (
+    CaseEntry,
+    CommitteeSeat,
+    Member,
+    Notification,
+    Recusal,
+    Report,
+    ReportRespondent,
+)
 from forum.models.reports import LEVELS, OUTCOMES
 from forum.policy.reports import CaseFacts
 from forum.realtime.events import Tx, unit_of_work
@@ -610,6 +618,8 @@ async def act(ctx: Ctx, report_id: int, verb: str, text: str = "", outcome: str 
             entry_kind = "erased"
         elif verb == "declare_conflict":
             await Recusal.create(report_id=report.id, member_id=me, using_db=tx.conn)
+            assert me is not None
+            await _forget_notifications(tx, me, report)
             entry_kind = "recused"
             tell_reporter = False
         if changed:
@@ -639,6 +649,13 @@ async def act(ctx: Ctx, report_id: int, verb: str, text: str = "", outcome: str 
             await _tell_handlers(tx, report)
         await _emit(tx, report, entry_kind)
     return report
+
+
+async def _forget_notifications(tx: Tx, member_id: int, report: Report) -> None:
+    """A member who steps aside keeps no trace of the case in their inbox."""
+    await Notification.filter(member_id=member_id, url=_url(report)).using_db(tx.conn).delete()
+    unread = await Notification.filter(member_id=member_id, read=False).using_db(tx.conn).count()
+    await Member.filter(id=member_id).using_db(tx.conn).update(unread_notifications=unread)
 
 
 def can_manage_committee(ctx: Ctx) -> bool:
