@@ -873,6 +873,24 @@ async def m_survival(bench: Bench) -> Result:
 # ---- the run -------------------------------------------------------------------------------
 
 Measure = Callable[[Bench], Awaitable[Result | None]]
+
+
+async def m_verify_reports(bench: Bench) -> Result:
+    """`forum verify-reports` over 100,000 case-log entries (and it names a broken one)."""
+    import bench_reports
+
+    out = await asyncio.to_thread(bench_reports.measure, bench.workdir)
+    return Result(
+        "verify_reports",
+        "pass" if out["ok"] else "FAIL",
+        f"{out['seconds']:.2f} s",
+        GOALS["verify_reports"],
+        f"{out['entries']:,} entries (1,000 cases of 100), the real command with process start; "
+        f"a changed entry named: {out['found_break']}",
+        out,
+    )
+
+
 MEASURES: dict[str, tuple[Measure, float]] = {
     # name: (function, time limit in seconds including data setup); run in this order.
     "queries_per_page": (m_queries_per_page, 120),
@@ -885,6 +903,7 @@ MEASURES: dict[str, tuple[Measure, float]] = {
     "ws_fanout_5k": (m_ws_fanout_5k, 200),
     "soak": (m_soak, 240),  # --soak: SOAK_LIMIT
     "survival": (m_survival, 240),  # --soak: SURVIVAL_LIMIT
+    "verify_reports": (m_verify_reports, 300),
 }
 SOAK_LIMIT = 600
 SURVIVAL_LIMIT = 420
@@ -899,6 +918,7 @@ GOALS = {
     "ws_idle_memory": "<= 32 KiB/socket",
     "soak": "0 err, p99 < 250 ms, 0 missing",
     "survival": "0 lost, 0 doubled, 0 missing",
+    "verify_reports": "< 10 s for 100k entries",
 }
 
 

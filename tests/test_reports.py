@@ -233,3 +233,25 @@ async def test_bad_input_gets_clear_errors_and_keeps_the_text(app: Starlette) ->
     bad_verb = await post_form(rae, "/reports/1/explode", {}, page="/reports")
     assert bad_verb.status_code == 404
     assert await Report.all().count() == 0
+
+
+async def test_the_demo_has_a_committee_an_alternate_and_a_case(
+    app: Starlette, settings: object
+) -> None:
+    from forum.security import Hasher, Throttle
+    from forum.services import demo
+    from forum.services.context import Services
+    from tests.conftest import login, make_client
+
+    await demo.load(Services(settings, Hasher(1), Throttle(None)))  # type: ignore[arg-type]
+    amara = make_client(app)
+    await login(amara, "amara", demo.DEMO_PASSWORD)
+    roster = await amara.get("/committee")
+    assert "@cass" in roster.text and "@dee" in roster.text and "@eli" in roster.text
+    mine = await amara.get("/reports")
+    rid = int(re.search(r'href="/reports/(\d+)"', mine.text).group(1))  # type: ignore[union-attr]
+    case = await amara.get(f"/reports/{rid}")
+    assert "Acknowledged by the committee" in case.text and "in person or by phone" in case.text
+    admin = make_client(app)
+    await login(admin, "admin", demo.DEMO_PASSWORD)
+    assert (await admin.get(f"/reports/{rid}")).status_code == 404
