@@ -73,6 +73,8 @@ async def test_the_path_over_the_api(app: Starlette) -> None:
     assert closed.json()["state"] == "closed" and closed.json()["outcome"] == "advice"
     seen = (await rae.get(f"{API}/reports/{rid}")).json()
     assert seen["entries"][-1]["text"] == "We spoke with both."
+    roster = (await rae.get("/api/v1/committee")).json()
+    assert roster == {"committee": [{"handle": "cleo", "display_name": "Cleo"}], "alternate": []}
     doc = (await rae.get(f"{API}/openapi.json")).json()
     for path in ("/reports", "/reports/{report_id}", "/reports/{report_id}/acts", "/committee"):
         assert path in doc["paths"], path

@@ -100,7 +100,7 @@ async def get_roster(request: Request) -> Response:
     )
 
 
-CASE_ERRORS = [400, 401, 404, 409, 503]
+CASE_ERRORS = [400, 401, 404, 409]
 
 ENDPOINTS = [
     Endpoint(

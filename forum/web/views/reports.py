@@ -146,8 +146,8 @@ async def case_act(request: Request) -> Response:
     ctx = _ctx(request)
     report_id = _id(request)
     verb = str(request.path_params["verb"])
+    form = await read_form(request)  # the CSRF check comes first, whatever the verb
     reports.refuse_unknown(verb)
-    form = await read_form(request)
     try:
         await reports.act(ctx, report_id, verb, form.get("text", ""), form.get("outcome", ""))
     except Invalid as exc:
