@@ -255,3 +255,34 @@ async def test_the_demo_has_a_committee_an_alternate_and_a_case(
     admin = make_client(app)
     await login(admin, "admin", demo.DEMO_PASSWORD)
     assert (await admin.get(f"/reports/{rid}")).status_code == 404
+
+
+async def test_pending_and_suspended_members_can_still_report(app: Starlette) -> None:
+    from tests.conftest import PASSWORD, csrf_token, make_client
+
+    admin = await signed_in(app, "ada", "admin")
+    cleo = await signed_in(app, "cleo")
+    await seat(admin, "cleo")
+    await make_member("sus", status="suspended")
+    await make_member("pen", status="pending")
+    await make_member("act")
+    visitor = make_client(app)
+    assert "/reports/locked" in (await visitor.get("/login")).text
+    form = {"level": "formal", "body": "It has to be heard.", "respondents": "ada"}
+    for handle in ("sus", "pen"):
+        token = await csrf_token(visitor, "/reports/locked")
+        sent = await visitor.post(
+            "/reports/locked", data={**form, "handle": handle, "password": PASSWORD, "csrf": token}
+        )
+        assert sent.status_code == 200 and "Your report was received" in sent.text, sent.text
+    for handle, password in (("act", PASSWORD), ("sus", "wrong password!"), ("nobody", "x")):
+        token = await csrf_token(visitor, "/reports/locked")
+        refused = await visitor.post(
+            "/reports/locked",
+            data={**form, "handle": handle, "password": password, "csrf": token},
+        )
+        assert refused.status_code == 400 and "pending or suspended" in refused.text
+        assert "It has to be heard." in refused.text  # nothing lost
+    handled = await cleo.get("/reports")
+    assert len(re.findall(r'href="/reports/\d+"', handled.text)) == 2
+    assert await Report.filter(reporter__handle_key__in=["sus", "pen"]).count() == 2

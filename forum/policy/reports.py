@@ -167,3 +167,9 @@ class LiveCase:
 def can_follow_case(actor: Actor, target: LiveCase) -> bool:
     seat = target.facts.body if actor.member_id in target.body_seats else None
     return can_read_case(actor, seat, target.facts)
+
+
+# A member whose account cannot sign in (pending approval, or suspended) proves who they are
+# with their password and may still file: a suspension must not silence a complaint.
+def may_file_without_session(status: str) -> bool:
+    return status in ("pending", "suspended")

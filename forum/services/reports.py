@@ -744,6 +744,41 @@ async def transparency(ctx: Ctx) -> Transparency:
     )
 
 
+LOCKED_ERROR = (
+    "That handle and password do not match an account that is pending or suspended. "
+    "(Active members: sign in, then report.)"
+)
+
+
+async def file_without_session(
+    ctx: Ctx, handle: str, password: str, level: str, respondents: str, body: str
+) -> Report:
+    """A member who cannot sign in (pending or suspended) files with their password."""
+    from forum.services import accounts
+
+    _key(ctx)
+    await ctx.services.throttle.hit(ctx.settings.login_rate, "locked-report", ctx.address)
+    member = None
+    if handle and len(handle) <= limits.MAX_HANDLE_INPUT:
+        member = await Member.get_or_none(handle_key=handle.strip().lstrip("@").lower())
+    ok, _ = await ctx.services.hasher.verify(
+        password[:1024], member.password_hash if member else None
+    )
+    if member is None or not ok or not policy.reports.may_file_without_session(member.status):
+        raise Invalid(fields={"password": LOCKED_ERROR})
+    proven = Ctx(
+        services=ctx.services,
+        actor=await accounts.load_actor(member),
+        member=member,
+        address=ctx.address,
+    )
+    return await file(proven, level, respondents, body)
+
+
+async def check_configured(ctx: Ctx) -> None:
+    _key(ctx)
+
+
 async def check_can_file(ctx: Ctx) -> None:
     """Before showing the form: filing is allowed and reports are configured."""
     policy.reports.check_file(ctx.actor)

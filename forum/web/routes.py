@@ -94,6 +94,8 @@ def routes() -> list[BaseRoute]:
         Route("/reports", reports.my_reports, methods=["GET"]),
         Route("/reports", reports.create, methods=["POST"]),
         Route("/reports/new", reports.new_page, methods=["GET"]),
+        Route("/reports/locked", reports.locked_page, methods=["GET"]),
+        Route("/reports/locked", reports.locked, methods=["POST"]),
         Route("/reports/transparency", reports.transparency, methods=["GET"]),
         Route("/reports/{report_id}", reports.case_page, methods=["GET"]),
         Route("/reports/{report_id}/live", reports.case_page, methods=["GET"]),

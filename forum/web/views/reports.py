@@ -208,3 +208,46 @@ async def admin_action(request: Request) -> Response:
     from urllib.parse import quote
 
     return RedirectResponse(f"/admin/committee?done={quote(done)}", status_code=303)
+
+
+# ---- members who cannot sign in ----------------------------------------------------------------
+
+
+async def _locked_page(
+    request: Request,
+    form: dict[str, str],
+    errors: dict[str, str],
+    status: int = 200,
+    done: int | None = None,
+) -> Response:
+    await reports.check_configured(_ctx(request))
+    return render(
+        request,
+        "report_locked.html",
+        {"form": form, "errors": errors, "done": done, "levels": reports.LEVEL_LABELS},
+        status=status,
+    )
+
+
+@access("anyone")
+async def locked_page(request: Request) -> Response:
+    return await _locked_page(request, {"level": "formal"}, {})
+
+
+@access("anyone")
+async def locked(request: Request) -> Response:
+    ctx = _ctx(request)
+    form = await read_form(request)
+    kept = {k: v for k, v in form.items() if k != "password"}
+    try:
+        report = await reports.file_without_session(
+            ctx,
+            form.get("handle", ""),
+            form.get("password", ""),
+            form.get("level", ""),
+            form.get("respondents", ""),
+            form.get("body", ""),
+        )
+    except Invalid as exc:
+        return await _locked_page(request, kept, exc.fields or {"form": exc.message}, 400)
+    return await _locked_page(request, {}, {}, done=report.id)
