@@ -286,3 +286,38 @@ async def test_pending_and_suspended_members_can_still_report(app: Starlette) ->
     handled = await cleo.get("/reports")
     assert len(re.findall(r'href="/reports/\d+"', handled.text)) == 2
     assert await Report.filter(reporter__handle_key__in=["sus", "pen"]).count() == 2
+
+
+async def test_the_case_page_costs_the_same_queries_however_long_the_case(app: Starlette) -> None:
+    import logging
+
+    admin = await signed_in(app, "ada", "admin")
+    rae = await signed_in(app, "rae")
+    cleo = await signed_in(app, "cleo")
+    await seat(admin, "cleo")
+    short = case_id(await report(rae, "short case", respondents="ada"))
+    long = case_id(await report(rae, "long case", respondents="ada"))
+    for n in range(30):
+        await act(cleo if n % 2 else rae, long, "message", text=f"message {n}")
+    seen: list[str] = []
+
+    class Count(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    logger = logging.getLogger("tortoise.db_client")
+    handler, level = Count(logging.DEBUG), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    counts = []
+    try:
+        for rid in (short, long, short, long):
+            seen.clear()
+            page = await cleo.get(f"/reports/{rid}")
+            assert page.status_code == 200
+            counts.append(len(seen))
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert counts[2] == counts[3], counts
+    assert counts[3] <= 12, counts

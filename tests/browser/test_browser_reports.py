@@ -72,3 +72,14 @@ async def test_a_report_followed_live_to_its_close(
     await admin.goto(url + "/admin/committee")
     await expect(admin.get_by_role("heading", name="The committee's roster")).to_be_visible()
     await assert_accessible(admin, "admin committee page")
+
+
+async def test_the_report_page_for_members_who_cannot_sign_in(
+    live_server: AppProcess, page: Page
+) -> None:
+    await page.goto(live_server.url + "/login")
+    await page.get_by_role("link", name="Make a confidential report").click()
+    await expect(
+        page.get_by_role("heading", name="Confidential report, without signing in")
+    ).to_be_visible()
+    await assert_accessible(page, "report page without signing in")
