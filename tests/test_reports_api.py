@@ -209,7 +209,15 @@ def test_case_topic_live_for_reporter_and_handler_only(database_url: str, settin
         )
         rid = int(made.headers["location"].rsplit("/", 1)[1])
         csrf = login(tc, "recused")
-        tc.post(f"/reports/{rid}/declare_conflict", data={"csrf": csrf}, follow_redirects=False)
+        # Following the case, then stepping aside: the socket loses the topic at once.
+        with tc.websocket_connect("/ws", headers={"origin": BASE}) as ws:
+            ws.send_text(json.dumps({"op": "subscribe", "topic": f"case:{rid}", "after": 0}))
+            assert json.loads(ws.receive_text())["op"] == "subscribed"
+            tc.post(f"/reports/{rid}/declare_conflict", data={"csrf": csrf})
+            frames: list[dict[str, Any]] = []
+            while {"op": "revoked", "topic": f"case:{rid}"} not in frames and len(frames) < 5:
+                frames.append(json.loads(ws.receive_text()))
+            assert {"op": "revoked", "topic": f"case:{rid}"} in frames, frames
         for role in ROLES:
             if role == "anonymous":
                 tc.cookies.clear()

@@ -122,4 +122,6 @@ async def remove(services: Services, ctx: Ctx | None, handle: str, reason: str) 
             using_db=tx.conn,
         )
         await _tell_roster(tx, also=member.id)
+        # Their open sockets on case topics are asked again (they no longer handle any case).
+        await tx.emit("member", member.id, "access.changed", {"change": "committee"})
     return member

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from forum import limits, policy
+from forum.db import sql_for
 from forum.errors import Conflict, Forbidden, Invalid, NotFound
 from forum.models import (
     CaseEntry,
@@ -320,8 +321,10 @@ async def _tell_handlers(tx: Tx, report: Report) -> None:
 
 
 async def _emit(tx: Tx, report: Report, kind: str) -> None:
-    # No text, no names: the page fetches the timeline it may read.
-    await tx.emit("case", report.id, "case.entry", {"entry": kind, "state": report.state})
+    # No text, no names: the page fetches the timeline it may read. A change of who handles
+    # the case is `case.access`, so every process asks the policy again for its followers.
+    event = "case.access" if kind in ("recused", "moved") else "case.entry"
+    await tx.emit("case", report.id, event, {"entry": kind, "state": report.state})
 
 
 async def live_target(report_id: int) -> policy.reports.LiveCase | None:
@@ -512,7 +515,10 @@ async def act(ctx: Ctx, report_id: int, verb: str, text: str = "", outcome: str 
         raise Conflict("This case is closed: nothing more can be done on it.")
 
     async with unit_of_work(ctx.services.publish) as tx:
-        # Re-read the case under the write: two handlers acting at once see each other.
+        # Take the case row's lock, then re-read it: two handlers acting at once see each other.
+        await tx.conn.execute_query(
+            sql_for(tx.conn, "UPDATE report SET event_seq = event_seq WHERE id = ?"), [report.id]
+        )
         fresh = await Report.filter(id=report.id).using_db(tx.conn).first()
         assert fresh is not None
         report = fresh
