@@ -321,3 +321,23 @@ async def test_the_case_page_costs_the_same_queries_however_long_the_case(app: S
         logger.setLevel(level)
     assert counts[2] == counts[3], counts
     assert counts[3] <= 12, counts
+
+
+async def test_an_overdue_case_is_marked_for_its_reporter_and_counted(app: Starlette) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    admin = await signed_in(app, "ada", "admin")
+    rae = await signed_in(app, "rae")
+    await signed_in(app, "cleo")
+    await seat(admin, "cleo")
+    rid = case_id(await report(rae, "nobody answered"))
+    page = await rae.get(f"/reports/{rid}")
+    assert "overdue" not in page.text and "Acknowledge by" in page.text
+    counts = await rae.get("/reports/transparency")
+    assert "<strong>1</strong> open now, <strong>0</strong> overdue" in counts.text
+    await Report.filter(id=rid).update(released_at=datetime.now(UTC) - timedelta(days=3))
+    page = await rae.get(f"/reports/{rid}")
+    assert "This case is overdue" in page.text
+    counts = await admin.get("/reports/transparency")
+    assert "<strong>1</strong> open now, <strong>1</strong> overdue" in counts.text
+    assert "nobody answered" not in counts.text and "rae" not in counts.text.split("</header>")[1]
