@@ -176,6 +176,22 @@ async def pg_app(postgres_url: str) -> AsyncIterator[Starlette]:
 async def test_reports_and_their_log_on_postgres(pg_app: Starlette) -> None:
     _, second = await _cases(pg_app)
     assert await _problems() == []
+    # Escrow, recusal and the handler's list on PostgreSQL too.
+    from tests.conftest import login, make_client
+
+    una = await signed_in(pg_app, "una")
+    await signed_in(pg_app, "sam")
+    rae, cleo = make_client(pg_app), make_client(pg_app)
+    await login(rae, "rae")
+    await login(cleo, "cleo")
+    held = case_id(await report(rae, "held", level="escrow", respondents="sam"))
+    assert (await cleo.get(f"/reports/{held}")).status_code == 404
+    other = case_id(await report(una, "me too", level="escrow", respondents="sam"))
+    assert (await cleo.get(f"/reports/{held}")).status_code == 200
+    assert f"/reports/{other}" in (await cleo.get("/reports")).text
+    assert (await act(cleo, other, "declare_conflict")).status_code == 303
+    assert f"/reports/{other}" not in (await cleo.get("/reports")).text
+    assert await _problems() == []
     entry = await CaseEntry.get(report_id=second, kind="acknowledged")
     await _sql(f"UPDATE case_entry SET detail = 'x' WHERE id = {entry.id}")
     assert any(f"entry #{entry.seq} " in p for p in await _problems())
