@@ -141,6 +141,22 @@ def test_migrate_makes_a_private_key_file_and_verify_runs(tmp_path: Path) -> Non
     assert empty.returncode == 0 and "0 entries" in empty.stdout
     missing = forum(tmp_path, "committee", "add", "nobody", "--reason", "x")
     assert missing.returncode == 1 and "There is no member @nobody" in missing.stderr
+    password = "a long enough password\n"
+    assert (
+        forum(tmp_path, "create-member", "ann", "--password-stdin", stdin=password).returncode == 0
+    )
+    made = forum(
+        tmp_path, "create-member", "ada", "--role", "admin", "--password-stdin", stdin=password
+    )
+    assert made.returncode == 0
+    no_reason = forum(tmp_path, "committee", "add", "ann", "--reason", " ")
+    assert no_reason.returncode == 1 and "Give a reason" in no_reason.stderr
+    seated = forum(tmp_path, "committee", "add", "ann", "--reason", "elected")
+    assert seated.returncode == 0 and "@ann now sits on the committee." in seated.stdout
+    admin = forum(tmp_path, "committee", "add", "ada", "--alternate", "--reason", "elected")
+    assert admin.returncode == 1 and "An admin cannot sit on the committee" in admin.stderr
+    gone = forum(tmp_path, "committee", "remove", "ann", "--reason", "stepped down")
+    assert gone.returncode == 0 and "@ann no longer holds a seat." in gone.stdout
 
 
 async def test_a_copy_of_the_database_alone_reads_nothing(
