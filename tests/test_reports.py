@@ -341,3 +341,28 @@ async def test_an_overdue_case_is_marked_for_its_reporter_and_counted(app: Starl
     counts = await admin.get("/reports/transparency")
     assert "<strong>1</strong> open now, <strong>1</strong> overdue" in counts.text
     assert "nobody answered" not in counts.text and "rae" not in counts.text.split("</header>")[1]
+
+
+async def test_a_report_from_a_caucus_post_carries_no_caucus_text(app: Starlette) -> None:
+    from tests.test_caucuses import found
+
+    admin = await signed_in(app, "ada", "admin")
+    amara = await signed_in(app, "amara")
+    outsider = await signed_in(app, "otto")
+    cleo = await signed_in(app, "cleo")
+    await seat(admin, "cleo")
+    bo = await signed_in(app, "bo")
+    slug = await found(amara, "Survivors", listed=False, join_policy="invite")
+    assert (await post_form(amara, f"/caucuses/{slug}/invite", {"handle": "bo"})).status_code == 303
+    assert (await post_form(bo, f"/caucuses/{slug}/accept", {})).status_code == 303
+    _, pid = await thread_with_post(bo, "caucus-only words", slug=f"{slug}-talk")
+    page = await amara.get(f"/p/{pid}", follow_redirects=True)
+    assert f"/reports/new?post={pid}" in page.text
+    rid = case_id(await report(amara, "my own words", post_id=str(pid)))
+    seen = await cleo.get(f"/reports/{rid}")
+    assert "my own words" in seen.text and "caucus-only words" not in seen.text
+    assert "Survivors" not in seen.text
+    # An outsider naming the hidden post's id gets what a missing id gets: no link kept.
+    theirs = case_id(await report(outsider, "about a post", post_id=str(pid)))
+    assert (await Report.get(id=theirs)).post_id is None
+    assert (await Report.get(id=rid)).post_id == pid
