@@ -214,6 +214,10 @@ async def test_admin_and_committee_seat_exclude_each_other(app: Starlette) -> No
     log = await admin.get("/moderation/log")
     assert "committee.add" in log.text.replace(" ", "") or "committee" in log.text
     assert await ModerationAction.filter(action="committee.add", reason=REASON).exists()
+    told = await Notification.filter(member__handle="cleo", kind="report").values_list(
+        "text", "url"
+    )
+    assert told == [("The committee roster changed", "/committee")]
     # Members who are not admins cannot reach the admin page.
     member = await signed_in(app, "otto")
     assert (await member.get("/admin/committee")).status_code == 404
