@@ -19,7 +19,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from forum import limits, policy
 from forum.db import sql_for
-from forum.errors import Conflict, Forbidden, Invalid, NotFound
+from forum.errors import Conflict, Invalid, NotFound
 from forum.models import (
     CaseEntry,
     CommitteeSeat,
@@ -789,8 +789,3 @@ async def check_can_file(ctx: Ctx) -> None:
     """Before showing the form: filing is allowed and reports are configured."""
     policy.reports.check_file(ctx.actor)
     _key(ctx)
-
-
-def forbid_self(ctx: Ctx, member: Member) -> None:
-    if member.id == ctx.actor.member_id:
-        raise Forbidden("You cannot report yourself.")
