@@ -9,7 +9,7 @@ from starlette.responses import RedirectResponse, Response
 from forum import limits
 from forum.errors import DomainError, Invalid, NotFound
 from forum.models.reports import OUTCOMES
-from forum.services import committee, reports
+from forum.services import committee, reports, reports_counts
 from forum.services.context import Ctx
 from forum.services.reports_crypto import ReportsNotConfigured
 from forum.web.access import access
@@ -43,7 +43,7 @@ async def roster(request: Request) -> Response:
 @access("signed-in")
 async def transparency(request: Request) -> Response:
     ctx = _ctx(request)
-    return render(request, "transparency.html", {"t": await reports.transparency(ctx)})
+    return render(request, "transparency.html", {"t": await reports_counts.transparency(ctx)})
 
 
 @access("signed-in")
