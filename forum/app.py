@@ -76,6 +76,7 @@ def create_app(settings: Settings, warm_renderer: bool = False) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
             seams.check()
+            _reports_key(settings)
             await hub.start()
             await broker.start(hub.dispatch, hub.resync)
             # Everything loaded so far lives as long as the process: keep it out of the
@@ -162,6 +163,18 @@ def app_metrics(hub: Hub, broker: object) -> Metrics:
     )
     add_pool_gauges(metrics)
     return metrics
+
+
+def _reports_key(settings: Settings) -> None:
+    """Make the SQLite reports key file when it is missing; warn when reports are off."""
+    from forum.services import reports_crypto
+
+    reports_crypto.ensure_key_file(settings)
+    if not reports_crypto.configured(settings):
+        logging.getLogger("forum").warning(
+            "confidential reports are not configured: set FORUM_REPORTS_KEY (urlsafe base64 "
+            "of 32 random bytes); until then filing a report answers that reports are off"
+        )
 
 
 async def _prune_forever(days: int, every: float = 3600.0) -> None:

@@ -44,8 +44,16 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
+    from forum.services import reports_crypto
+
     asyncio.run(apply_migrations(settings.database_url))
     print("Migrations applied.")
+    made = reports_crypto.ensure_key_file(settings)
+    print(
+        f"Reports key: {reports_crypto.key_source(settings)}"
+        if made or settings.reports_key
+        else "Reports key: none (set FORUM_REPORTS_KEY: reports are off until then)"
+    )
 
 
 def cmd_create_member(settings: Settings, args: argparse.Namespace) -> None:
@@ -173,12 +181,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _more_commands(sub: Any) -> None:
-    """Content commands (channels, statements, demo) and the operator's (doctor, backup,
-    restore), kept apart from account ones."""
-    from forum import cli_content, cli_ops
+    """Content commands (channels, statements, demo), the operator's (doctor, backup, restore)
+    and the reports' (committee, verify-reports), kept apart from account ones."""
+    from forum import cli_content, cli_ops, cli_reports
 
     cli_content.register(sub)
     cli_ops.register(sub)
+    cli_reports.register(sub)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -33,7 +33,8 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
         created = await demo.load(services)
         print("Demo content loaded." if created else "Demo content is already there.")
         print(
-            f"Demo sign-in: handle 'admin' (or 'fran', 'amara', 'bo'), password '{DEMO_PASSWORD}'"
+            f"Demo sign-in: handle 'admin' (or 'fran', 'amara', 'bo'; committee 'cass', 'dee', "
+            f"alternate 'eli'), password '{DEMO_PASSWORD}'"
         )
 
     _run_rendering(settings, work)

@@ -60,3 +60,8 @@ MAX_FIELD = 200_000
 # API tokens: a name to tell them apart, and at most ten years of life.
 MAX_TOKEN_NAME = 80
 MAX_TOKEN_DAYS = 3650
+
+# Confidential reports
+MAX_REPORT = 20_000  # what happened, a message, a reason
+MAX_RESPONDENTS = 10
+MAX_RESPONDENTS_INPUT = (MAX_HANDLE_INPUT + 2) * MAX_RESPONDENTS

@@ -90,6 +90,12 @@ class Settings:
     mail_pass_seconds: float = 20.0
     digest_hour: int = 7
     digest_weekday: int = 0
+    # Confidential reports: the AES-GCM key (urlsafe base64 of 32 bytes) from FORUM_REPORTS_KEY;
+    # unset on SQLite means the key file beside the database (see forum.services.reports_crypto).
+    reports_key: str | None = None
+    # Days the committee has to acknowledge a report, and to decide it.
+    reports_ack_days: int = 2
+    reports_decide_days: int = 30
 
     @property
     def secure_cookies(self) -> bool:
@@ -158,6 +164,11 @@ class Settings:
             secret_key_generated=not env.get("FORUM_SECRET_KEY"),
             metrics_token=env.get("FORUM_METRICS_TOKEN", ""),
             log_format=log_format,  # type: ignore[arg-type]
+            reports_key=env.get("FORUM_REPORTS_KEY") or None,
+            reports_ack_days=int(_number(env, "FORUM_REPORTS_ACK_DAYS", cls.reports_ack_days)),
+            reports_decide_days=int(
+                _number(env, "FORUM_REPORTS_DECIDE_DAYS", cls.reports_decide_days)
+            ),
         )
 
 

@@ -970,6 +970,24 @@ async def m_digest_2k(bench: Bench) -> Result:
 # ---- the run -------------------------------------------------------------------------------
 
 Measure = Callable[[Bench], Awaitable[Result | None]]
+
+
+async def m_verify_reports(bench: Bench) -> Result:
+    """`forum verify-reports` over 100,000 case-log entries (and it names a broken one)."""
+    import bench_reports
+
+    out = await asyncio.to_thread(bench_reports.measure, bench.workdir)
+    return Result(
+        "verify_reports",
+        "pass" if out["ok"] else "FAIL",
+        f"{out['seconds']:.2f} s",
+        GOALS["verify_reports"],
+        f"{out['entries']:,} entries (1,000 cases of 100), the real command with process start; "
+        f"a changed entry named: {out['found_break']}",
+        out,
+    )
+
+
 MEASURES: dict[str, tuple[Measure, float]] = {
     # name: (function, time limit in seconds including data setup); run in this order.
     "queries_per_page": (m_queries_per_page, 120),
@@ -986,6 +1004,7 @@ MEASURES: dict[str, tuple[Measure, float]] = {
     "decision_votes": (m_decision_votes, 150),
     "mail_post_ratio": (m_mail_post_ratio, 300),
     "digest_2k": (m_digest_2k, 180),
+    "verify_reports": (m_verify_reports, 300),
 }
 SOAK_LIMIT = 600
 SURVIVAL_LIMIT = 420
@@ -1004,6 +1023,7 @@ GOALS = {
     "decision_votes": "p99 < 100 ms, 0 lost",
     "mail_post_ratio": "<= 1.1",
     "digest_2k": "< 30 s",
+    "verify_reports": "< 10 s for 100k entries",
 }
 
 

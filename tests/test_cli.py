@@ -39,6 +39,8 @@ def test_every_command_has_help(tmp_path: Path) -> None:
         "doctor",
         "backup",
         "restore",
+        "committee",
+        "verify-reports",
     )
     for command in commands:
         assert command in top.stdout

@@ -9,15 +9,25 @@ from forum.models.mail_prefs import MailSettings
 from forum.models.members import ApiToken, EmailToken, Invite, Member, Session, SignInAddress
 from forum.models.moderation import Flag, ModerationAction, ReviewItem
 from forum.models.notifications import Notification
+from forum.models.reports import (
+    CaseEntry,
+    CommitteeSeat,
+    Recusal,
+    Report,
+    ReportLogHead,
+    ReportRespondent,
+)
 from forum.models.statements import Statement, StatementVersion
 from forum.models.threads import Draft, Post, PostRevision, ReadMarker, Thread
 
 __all__ = [
     "ApiToken",
     "Ballot",
+    "CaseEntry",
     "Caucus",
     "CaucusMembership",
     "Channel",
+    "CommitteeSeat",
     "Decision",
     "DecisionVoter",
     "Draft",
@@ -33,6 +43,10 @@ __all__ = [
     "Post",
     "PostRevision",
     "ReadMarker",
+    "Recusal",
+    "Report",
+    "ReportLogHead",
+    "ReportRespondent",
     "ReviewItem",
     "Session",
     "SignInAddress",

@@ -7,7 +7,16 @@ from tortoise.models import Model
 
 from forum.models.ids import PublicIdModel, random_id_field
 
-KINDS = ("reply", "mention", "moderation", "warning", "caucus", "flag_outcome", "decision")
+KINDS = (
+    "reply",
+    "mention",
+    "moderation",
+    "warning",
+    "caucus",
+    "flag_outcome",
+    "decision",
+    "report",
+)
 
 
 class Notification(PublicIdModel):

@@ -22,6 +22,7 @@ from forum.policy import (
     moderation,
     notifications,
     posts,
+    reports,
     threads,
 )
 from forum.policy.actors import Action, Actor, deny, is_admin, is_site_moderator, kind_of
@@ -60,6 +61,7 @@ __all__ = [
     "notifications",
     "post_view",
     "posts",
+    "reports",
     "require",
     "review_scope",
     "threads",

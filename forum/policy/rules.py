@@ -6,7 +6,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from forum.policy import caucuses, channels, decisions, members, moderation, posts, threads
+from forum.policy import (
+    caucuses,
+    channels,
+    decisions,
+    members,
+    moderation,
+    posts,
+    reports,
+    threads,
+)
 from forum.policy.actors import Action, Actor, deny, kind_of
 
 Rule = Callable[[Actor, Any], bool]
@@ -122,4 +131,6 @@ def _can_see(actor: Actor, action: Action, target: Any) -> bool:
 def topic_readable(actor: Actor, kind: str, target: Any) -> bool:
     if kind == "member":
         return actor.signed_in and target == actor.member_id
+    if kind == "case":
+        return reports.can_follow_case(actor, target)
     return can(actor, Action.READ, target)

@@ -21,7 +21,13 @@ from tortoise.transactions import in_transaction
 from forum.db import sql_for
 from forum.models import Event
 
-TOPIC_TABLES = {"thread": "thread", "channel": "channel", "member": "member"}
+TOPIC_TABLES = {
+    "thread": "thread",
+    "channel": "channel",
+    "member": "member",
+    # A confidential case: its reporter and handlers only (policy.reports).
+    "case": "report",
+}
 
 Publish = Callable[[dict[str, Any]], Awaitable[None]]
 

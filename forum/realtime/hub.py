@@ -61,7 +61,8 @@ POST_KINDS = frozenset(
 ACCESS_KINDS = frozenset({"caucus.membership", "access.changed"})
 # Events on a thread or channel topic that change who may read it: every socket following it
 # (or, for a channel, any of its threads) is asked again.
-READERS_KINDS = frozenset({"thread.move", "channel.access"})
+# (`case.access`: who handles a confidential case changed: a recusal, a move to the alternate.)
+READERS_KINDS = frozenset({"thread.move", "channel.access", "case.access"})
 # PostgreSQL hands out event ids before commit, so a later id can commit first: each pass
 # re-reads the ids of this many seconds before its last read.
 OVERLAP_SECONDS = 60.0
@@ -715,6 +716,10 @@ async def _load_target(parsed: tuple[str, int] | None) -> Any:
         return await Thread.filter(id=ident).select_related("channel").first()
     if kind == "channel":
         return await Channel.get_or_none(id=ident)
+    if kind == "case":
+        from forum.services import reports
+
+        return await reports.live_target(ident)
     return ident  # member topics: the member id itself
 
 

@@ -15,7 +15,7 @@ from tortoise.transactions import in_transaction
 from forum import limits, policy
 from forum.db import sql_for
 from forum.errors import Forbidden, Invalid, NotFound
-from forum.models import Invite, Member, Session, SignInAddress
+from forum.models import CommitteeSeat, Invite, Member, Session, SignInAddress
 from forum.models.members import ROLES
 from forum.policy import Action, Actor
 from forum.realtime.events import Tx, unit_of_work
@@ -471,6 +471,8 @@ async def set_role(ctx: Ctx, handle: str, role: str) -> Member:
     member = await member_by_handle(handle)
     if policy.is_admin_account(member) and role != "admin":
         await _keep_an_admin(member)
+    # Separation of powers: no committee member is made an admin.
+    policy.reports.check_role_change(role, await CommitteeSeat.exists(member_id=member.id))
     async with unit_of_work(ctx.services.publish) as tx:
         member.role = role
         await member.save(update_fields=["role"], using_db=tx.conn)

@@ -17,6 +17,12 @@ DEMO_MEMBERS = (
     ("amara", "member", "Amara"),
     ("bo", "member", "Bo"),
 )
+# The reports committee (two members) and its alternate body: not site roles.
+DEMO_COMMITTEE = (
+    ("cass", "committee", "Cass (committee)"),
+    ("dee", "committee", "Dee (committee)"),
+    ("eli", "alternate", "Eli (alternate)"),
+)
 STATEMENT = (
     Path(__file__).resolve().parents[1] / "demo_content" / "on-the-dissolution-of-the-iso.txt"
 )
@@ -82,6 +88,7 @@ async def load(services: Services) -> bool:
         "its own.",
     )
     await _more_content(services, members)
+    await _load_reports(services, members)
     return True
 
 
@@ -166,4 +173,35 @@ async def _more_content(services: Services, members: dict[str, Member]) -> None:
         ctx["bo"],
         private.id,
         "No quiet room, and the agenda came out two days before. Both are easy to fix.",
+    )
+
+
+async def _load_reports(services: Services, members: dict[str, Member]) -> None:
+    """The committee, its alternate, and one case in progress that its reporter (amara) can
+    follow: acknowledged, with a message from the committee."""
+    from forum.services import committee, reports, reports_crypto
+
+    reports_crypto.ensure_key_file(services.settings)
+    for handle, body, name in DEMO_COMMITTEE:
+        members[handle] = await accounts.create_member(
+            services, handle, DEMO_PASSWORD, "member", name
+        )
+        await committee.add(services, None, handle, "Elected at the founding meeting.", body)
+    if not reports_crypto.configured(services.settings):
+        return  # PostgreSQL without FORUM_REPORTS_KEY: the roster, but no case
+    amara = await _ctx_for(services, members["amara"])
+    cass = await _ctx_for(services, members["cass"])
+    case = await reports.file(
+        amara,
+        "formal",
+        "",
+        "At the last branch meeting someone kept talking over me and mocking what I said. "
+        "I would like the committee to know, and to talk with me before anything else happens.",
+    )
+    await reports.act(cass, case.id, "acknowledge", "Thank you for telling us. We have read it.")
+    await reports.act(
+        cass,
+        case.id,
+        "message",
+        "Would you like to meet one of us, in person or by phone, before we decide anything?",
     )

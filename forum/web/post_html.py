@@ -153,6 +153,7 @@ class PostRenderer:
                 out.append(f'<a href="/p/{pid}/edit">Edit</a>')
             if view.may_flag:
                 out.append(f'<a href="/p/{pid}/flag">Flag</a>')
+                out.append(f'<a href="/reports/new?post={pid}">Report to the committee</a>')
             if view.may_moderate:
                 out.append(f'<a href="/p/{pid}/moderate">Moderate</a>')
             elif view.may_appeal:

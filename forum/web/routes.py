@@ -18,6 +18,7 @@ from forum.web.views import (
     mail,
     moderation,
     recovery,
+    reports,
     threads,
 )
 
@@ -119,6 +120,19 @@ def routes() -> list[BaseRoute]:
         Route("/admin/members", admin.members, methods=["GET"]),
         Route("/admin/members/{handle}/{verb}", admin.member_action, methods=["POST"]),
         Route("/admin/invites", admin.create_invite, methods=["POST"]),
+        # confidential reports (a case answers 404 to all but its reporter and handlers)
+        Route("/committee", reports.roster, methods=["GET"]),
+        Route("/reports", reports.my_reports, methods=["GET"]),
+        Route("/reports", reports.create, methods=["POST"]),
+        Route("/reports/new", reports.new_page, methods=["GET"]),
+        Route("/reports/locked", reports.locked_page, methods=["GET"]),
+        Route("/reports/locked", reports.locked, methods=["POST"]),
+        Route("/reports/transparency", reports.transparency, methods=["GET"]),
+        Route("/reports/{report_id}", reports.case_page, methods=["GET"]),
+        Route("/reports/{report_id}/live", reports.case_page, methods=["GET"]),
+        Route("/reports/{report_id}/{verb}", reports.case_act, methods=["POST"]),
+        Route("/admin/committee", reports.admin_page, methods=["GET"]),
+        Route("/admin/committee", reports.admin_action, methods=["POST"]),
         WebSocketRoute("/ws", ws.live),
         Mount("/api/v1", routes=api.routes()),
         Mount("/static", HashedStaticFiles(directory=STATIC_DIR), name="static"),

@@ -144,6 +144,7 @@
     if (can.reply) nav.append(el("a", { href: `/t/${threadId}/reply?to=${id}`, "data-reply": id }, "Reply"));
     if (can.edit) nav.append(el("a", { href: `/p/${id}/edit` }, "Edit"));
     if (can.flag) nav.append(el("a", { href: `/p/${id}/flag` }, "Flag"));
+    if (can.flag) nav.append(el("a", { href: `/reports/new?post=${id}` }, "Report to the committee"));
     if (can.moderate) nav.append(el("a", { href: `/p/${id}/moderate` }, "Moderate"));
     else if (can.appeal) nav.append(el("a", { href: `/p/${id}/moderate` }, "Appeal"));
     if (old) old.replaceWith(nav);
@@ -334,7 +335,32 @@
       if (data.unread != null) setUnread(data.unread); // notification.created and friends
       if (kind === "notification.created") announce("You have a new notification");
       if (kind === "review.changed") setReviewOpen(data.review_open);
+    } else if (scope === "case") {
+      caseChanged(event.topic.split(":")[1]);
     }
+  }
+
+  /* A confidential case changed: the frame carries no text, so fetch the timeline and the
+     actions this reader may take (the server decides both) and swap them in; the live region
+     announces the newest step. */
+  let caseFetch = null;
+  function caseChanged(id) {
+    const box = document.getElementById("case-live");
+    if (!box || box.dataset.case !== id) return;
+    if (caseFetch) caseFetch.abort();
+    caseFetch = new AbortController();
+    fetch(`/reports/${id}/live`, { credentials: "same-origin", signal: caseFetch.signal })
+      .then((r) => (r.ok ? r.text() : Promise.reject(r.status)))
+      .then((html) => {
+        const doc = new DOMParser().parseFromString(html, "text/html");
+        const fresh = doc.getElementById("case-live");
+        if (!fresh) return;
+        box.innerHTML = fresh.innerHTML;
+        const said = document.getElementById("case-said");
+        const last = $("#case-live .timeline > li:last-child .entry-label");
+        if (said && last) said.textContent = `Update: ${last.textContent}`;
+      })
+      .catch(() => { /* the next event or a reload brings it */ });
   }
 
   /* ---------------------------------------------------------------- the socket */

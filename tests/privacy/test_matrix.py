@@ -1282,6 +1282,13 @@ API_PRIVACY: dict[str, str] = {
     "POST /api/v1/threads/{thread_id}/moderation": "caucus_thread error_messages",
     "POST /api/v1/members/{handle}/warn": SITE_ONLY + "a site-wide notice, logged openly",
     "GET /api/v1/moderation/log": "caucus_moderation_log json_api (never caucus entries)",
+    # Confidential reports: their own matrix, every role x surface (tests/test_reports_api.py).
+    "POST /api/v1/reports": "reports matrix; a caucus post_id one cannot read is dropped, "
+    "exactly as a missing one",
+    "GET /api/v1/reports": "reports matrix (lists)",
+    "GET /api/v1/reports/{report_id}": "reports matrix (json)",
+    "POST /api/v1/reports/{report_id}/acts": "reports matrix (acts)",
+    "GET /api/v1/committee": SITE_ONLY + "the public roster",
 }
 
 

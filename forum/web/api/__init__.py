@@ -25,6 +25,7 @@ from forum.web.api import (
     mail_prefs,
     moderation,
     openapi,
+    reports,
     statements,
     threads,
     tokens,
@@ -42,6 +43,7 @@ MODULES: list[ModuleType] = [
     tokens,
     decisions,
     mail_prefs,
+    reports,
 ]
 
 
