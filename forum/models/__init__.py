@@ -7,11 +7,13 @@ from forum.models.mail import OutboxMessage
 from forum.models.members import ApiToken, Invite, Member, Session, SignInAddress
 from forum.models.moderation import Flag, ModerationAction, ReviewItem
 from forum.models.notifications import Notification
+from forum.models.reactions import Bookmark, Reaction
 from forum.models.statements import Statement, StatementVersion
 from forum.models.threads import Post, PostRevision, ReadMarker, Thread
 
 __all__ = [
     "ApiToken",
+    "Bookmark",
     "Caucus",
     "CaucusMembership",
     "Channel",
@@ -24,6 +26,7 @@ __all__ = [
     "OutboxMessage",
     "Post",
     "PostRevision",
+    "Reaction",
     "ReadMarker",
     "ReviewItem",
     "Session",

@@ -7,7 +7,17 @@ from starlette.staticfiles import StaticFiles
 
 from forum.web import api, ws
 from forum.web.templating import TEMPLATE_DIR
-from forum.web.views import accounts, admin, caucuses, feeds, home, inbox, moderation, threads
+from forum.web.views import (
+    accounts,
+    admin,
+    caucuses,
+    feeds,
+    home,
+    inbox,
+    moderation,
+    people,
+    threads,
+)
 
 STATIC_DIR = TEMPLATE_DIR.parent / "static"
 
@@ -45,6 +55,11 @@ def routes() -> list[BaseRoute]:
         Route("/p/{post_id}/delete", threads.delete_post, methods=["POST"]),
         Route("/p/{post_id}/history", threads.history, methods=["GET"]),
         Route("/s/{statement_id}/versions", threads.statement_versions, methods=["GET"]),
+        Route("/p/{post_id}/react", people.react, methods=["POST"]),
+        Route("/p/{post_id}/bookmark", people.bookmark, methods=["POST"]),
+        Route("/p/{post_id}/reactions", people.reactions_page, methods=["GET"]),
+        Route("/bookmarks", people.bookmarks_page, methods=["GET"]),
+        Route("/members", people.directory, methods=["GET"]),
         Route("/search", inbox.search, methods=["GET"]),
         Route("/notifications", inbox.notifications_page, methods=["GET"]),
         Route("/notifications/read", inbox.mark_read, methods=["POST"]),
@@ -71,7 +86,7 @@ def routes() -> list[BaseRoute]:
         Route("/t/{thread_id}/moderate", moderation.thread_action, methods=["POST"]),
         Route("/review", moderation.review, methods=["GET"]),
         Route("/review/{item_id}/{verb}", moderation.review_action, methods=["POST"]),
-        Route("/m/{handle}", moderation.profile, methods=["GET"]),
+        Route("/m/{handle}", people.profile, methods=["GET"]),
         Route("/m/{handle}/warn", moderation.warn, methods=["POST"]),
         Route("/appeal", moderation.appeal_page, methods=["GET"]),
         Route("/appeal", moderation.appeal, methods=["POST"]),

@@ -23,6 +23,7 @@ from forum.web.api import (
     inbox,
     moderation,
     openapi,
+    people,
     statements,
     threads,
     tokens,
@@ -38,6 +39,7 @@ MODULES: list[ModuleType] = [
     caucuses,
     moderation,
     tokens,
+    people,
 ]
 
 

@@ -172,7 +172,11 @@ async def account_page(request: Request) -> Response:
         "account.html",
         {
             "errors": {},
-            "form": {"display_name": ctx.member.display_name},
+            "form": {
+                "display_name": ctx.member.display_name,
+                "pronouns": ctx.member.pronouns,
+                "bio": ctx.member.bio,
+            },
             "saved": request.query_params.get("saved"),
         },
     )
@@ -183,12 +187,14 @@ async def update_profile(request: Request) -> Response:
     ctx = _ctx(request)
     form = await read_form(request)
     try:
-        await accounts.update_profile(ctx, from_form(Profile, form).display_name)
+        data = from_form(Profile, form)
+        await accounts.update_profile(ctx, data.display_name, data.pronouns, data.bio)
     except Invalid as exc:
+        kept = {name: form.get(name, "") for name in ("display_name", "pronouns", "bio")}
         return render(
             request,
             "account.html",
-            {"errors": _errors(exc), "form": _kept(form, "display_name"), "saved": None},
+            {"errors": _errors(exc), "form": kept, "saved": None},
             status=400,
         )
     return RedirectResponse("/account?saved=profile", status_code=303)

@@ -1,0 +1,52 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+from forum.models.ids import new_id
+from tortoise.fields.base import OnDelete
+from tortoise import fields
+from tortoise.indexes import Index
+
+class Migration(migrations.Migration):
+    dependencies = [('forum', '0007_email_outbox')]
+
+    initial = False
+
+    operations = [
+        ops.CreateModel(
+            name='Bookmark',
+            fields=[
+                ('id', fields.IntField(primary_key=True, generated=False, default=new_id, unique=True, db_index=True)),
+                ('post', fields.ForeignKeyField('forum.Post', source_field='post_id', db_constraint=True, to_field='id', related_name='bookmarks', on_delete=OnDelete.CASCADE)),
+                ('member', fields.ForeignKeyField('forum.Member', source_field='member_id', db_constraint=True, to_field='id', related_name='bookmarks', on_delete=OnDelete.CASCADE)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'bookmark', 'app': 'forum', 'unique_together': (('member', 'post'),), 'indexes': [Index(fields=['member_id', 'created_at'])], 'pk_attr': 'id'},
+            bases=['PublicIdModel'],
+        ),
+        ops.CreateModel(
+            name='Reaction',
+            fields=[
+                ('id', fields.IntField(primary_key=True, generated=False, default=new_id, unique=True, db_index=True)),
+                ('post', fields.ForeignKeyField('forum.Post', source_field='post_id', db_constraint=True, to_field='id', related_name='reactions', on_delete=OnDelete.CASCADE)),
+                ('member', fields.ForeignKeyField('forum.Member', source_field='member_id', db_constraint=True, to_field='id', related_name='reactions', on_delete=OnDelete.CASCADE)),
+                ('kind', fields.CharField(max_length=16)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'reaction', 'app': 'forum', 'unique_together': (('post', 'member', 'kind'),), 'pk_attr': 'id'},
+            bases=['PublicIdModel'],
+        ),
+        ops.AddField(
+            model_name='Member',
+            name='bio',
+            field=fields.TextField(default='', unique=False),
+        ),
+        ops.AddField(
+            model_name='Member',
+            name='pronouns',
+            field=fields.CharField(default='', max_length=40),
+        ),
+        ops.AddField(
+            model_name='Post',
+            name='reaction_counts',
+            field=fields.CharField(default='', max_length=200),
+        ),
+    ]
