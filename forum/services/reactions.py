@@ -54,7 +54,7 @@ def check_kind(kind: str) -> str:
     return kind
 
 
-@dataclass
+@dataclass(frozen=True)
 class Marks:
     """What one reader did to the posts of one page: their reactions and their bookmarks."""
 

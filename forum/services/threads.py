@@ -56,7 +56,7 @@ class ThreadPage:
     last_read_seq: int = 0
     topics: list[tuple[str, int]] = field(default_factory=list)
     # The reader's own reactions and bookmarks on this page's posts.
-    marks: Marks = NO_MARKS
+    marks: Marks = field(default_factory=Marks)
 
     @property
     def base_depth(self) -> int:
