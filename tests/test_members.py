@@ -169,3 +169,19 @@ def test_avatars_are_deterministic_and_hidden_from_screen_readers() -> None:
     )
     # Words that do not start with a letter or digit give no initial (no markup can get in).
     assert str(avatar("amara", "<b>bold</b>")).endswith('aria-hidden="true">A</span>')
+
+
+def test_the_shared_caucus_rule_shows_only_the_viewer_s_own_seats() -> None:
+    from forum.policy import Actor
+    from forum.policy.members import shared_seats
+
+    # Site roles give nothing: an admin or facilitator in no caucus is shown none.
+    for role in ("admin", "facilitator", "member"):
+        assert shared_seats(Actor(member_id=1, role=role, status="active")) is None
+    seated = shared_seats(Actor(member_id=2, status="active", seats={5: "member", 7: "convener"}))
+    assert seated is not None and seated.filters == {"caucus_id__in": [5, 7], "status": "active"}
+    # A suspended or pending member, or a mere join request, is shown none.
+    for status in ("suspended", "pending"):
+        assert shared_seats(Actor(member_id=3, status=status, seats={5: "member"})) is None
+    waiting = Actor(member_id=4, status="active", pending_seats=frozenset({5}))
+    assert shared_seats(waiting) is None

@@ -276,8 +276,18 @@ async def _rows_of_an_older_forum_keep_their_ids_and_markers(url: str) -> None:
     try:
         conn = Tortoise.get_connection("default")
         when = datetime(2026, 1, 1, tzinfo=UTC)
-        member = await make_member("old")
-        channel = await Channel.create(id=5, name="Old", slug="old")
+        # Rows as that release wrote them (today's models have columns it did not have).
+        await conn.execute_query(
+            sql_for(
+                conn,
+                "INSERT INTO member (id, handle, handle_key, display_name, password_hash, role, "
+                "status, created_at, unread_notifications, event_seq) "
+                "VALUES (1, 'old', 'old', 'Old', 'x', 'member', 'active', ?, 0, 0)",
+            ),
+            [when],
+        )
+        member_id = 1
+        channel_id = (await Channel.create(id=5, name="Old", slug="old")).id
         await conn.execute_query(
             sql_for(
                 conn,
@@ -285,7 +295,7 @@ async def _rows_of_an_older_forum_keep_their_ids_and_markers(url: str) -> None:
                 "slow_mode_seconds, post_count, root_children, last_post_id, created_at, "
                 "last_activity_at, event_seq) VALUES (7, ?, 'Old', ?, ?, ?, 0, 3, 3, 13, ?, ?, 0)",
             ),
-            [channel.id, False, False, False, when, when],
+            [channel_id, False, False, False, when, when],
         )
         for n, pid in enumerate((11, 12, 13)):
             await conn.execute_query(
@@ -303,7 +313,7 @@ async def _rows_of_an_older_forum_keep_their_ids_and_markers(url: str) -> None:
                 "INSERT INTO read_marker (member_id, thread_id, last_read_post_id) "
                 "VALUES (?, 7, 12)",
             ),
-            [member.id],
+            [member_id],
         )
     finally:
         await Tortoise.close_connections()

@@ -5,6 +5,38 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 from tortoise.indexes import Index
 
+class AddFilledField(ops.AddField):
+    """A text column for existing rows: added by `forward` with a database default of '', as a
+    NOT NULL column without one cannot be added to a table that has rows."""
+
+    async def database_forward(self, app_label, old_state, new_state, state_editor=None):
+        return None
+
+    async def database_backward(self, app_label, old_state, new_state, state_editor=None):
+        return None
+
+
+COLUMNS = (
+    ("member", "bio", "TEXT"),
+    ("member", "pronouns", "VARCHAR(40)"),
+    ("post", "reaction_counts", "VARCHAR(200)"),
+)
+
+
+async def forward(apps, schema_editor):
+    client = schema_editor.client
+    for table, column, kind in COLUMNS:
+        await client.execute_script(
+            f"ALTER TABLE {table} ADD COLUMN {column} {kind} NOT NULL DEFAULT ''"
+        )
+
+
+async def backward(apps, schema_editor):
+    client = schema_editor.client
+    for table, column, _ in COLUMNS:
+        await client.execute_script(f"ALTER TABLE {table} DROP COLUMN {column}")
+
+
 class Migration(migrations.Migration):
     dependencies = [('forum', '0007_email_outbox')]
 
@@ -34,19 +66,8 @@ class Migration(migrations.Migration):
             options={'table': 'reaction', 'app': 'forum', 'unique_together': (('post', 'member', 'kind'),), 'pk_attr': 'id'},
             bases=['PublicIdModel'],
         ),
-        ops.AddField(
-            model_name='Member',
-            name='bio',
-            field=fields.TextField(default='', unique=False),
-        ),
-        ops.AddField(
-            model_name='Member',
-            name='pronouns',
-            field=fields.CharField(default='', max_length=40),
-        ),
-        ops.AddField(
-            model_name='Post',
-            name='reaction_counts',
-            field=fields.CharField(default='', max_length=200),
-        ),
+        AddFilledField(model_name='Member', name='bio', field=fields.TextField(default='', unique=False)),
+        AddFilledField(model_name='Member', name='pronouns', field=fields.CharField(default='', max_length=40)),
+        AddFilledField(model_name='Post', name='reaction_counts', field=fields.CharField(default='', max_length=200)),
+        ops.RunPython(forward, backward),
     ]
