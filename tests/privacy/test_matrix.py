@@ -274,6 +274,7 @@ async def _(w: World, v: Viewer, allow: bool) -> None:
             assert link.headers["location"].startswith(f"/t/{c.thread_id}")
             branch = await v.get(f"/t/{c.thread_id}/p/{c.reply_post_id}")
             assert branch.status_code == 200 and "Thanks" in branch.text
+            assert (await v.get(f"/p/{c.root_post_id}/reactions")).status_code == 200
             continue
         for pid in (c.root_post_id, c.reply_post_id, c.edited_post_id):
             await page_same(v, f"/p/{pid}", f"/p/{MISSING_ID}")
@@ -825,6 +826,21 @@ async def _(w: World, v: Viewer, allow: bool) -> None:
             ("appeal", {"note": "probe"}),
         ):
             await form_same(v, f"/p/{pid}/{verb}", f"/p/{m}/{verb}", data)
+        # Reactions and bookmarks: refused like a missing post, and who reacted is hidden.
+        await form_same(v, f"/p/{pid}/react", f"/p/{m}/react", {"kind": "agree"})
+        await form_same(v, f"/p/{pid}/bookmark", f"/p/{m}/bookmark")
+        await page_same(v, f"/p/{pid}/reactions", f"/p/{m}/reactions")
+        if has_route(w.app, "GET", API + "/posts/{post_id}/reactions"):
+            await api_same(v, "GET", f"/posts/{pid}/reactions", f"/posts/{m}/reactions")
+            for method in ("POST", "DELETE"):
+                await api_same(
+                    v, method, f"/posts/{pid}/reactions/agree", f"/posts/{m}/reactions/agree"
+                )
+            await api_same(v, "DELETE", f"/bookmarks/{pid}", f"/bookmarks/{m}")
+            for bearer in v.api_modes():
+                b1 = await v.api("POST", f"{API}/bookmarks", bearer=bearer, body={"post_id": pid})
+                b2 = await v.api("POST", f"{API}/bookmarks", bearer=bearer, body={"post_id": m})
+                assert_same(b1, b2, (401, 404))
         # Replying under a hidden post answers like replying under a missing one.
         r1 = await v.form(f"/t/{open_tid}/posts", {"body": "probe", "parent_id": str(pid)})
         r2 = await v.form(f"/t/{open_tid}/posts", {"body": "probe", "parent_id": str(m)})
@@ -1266,6 +1282,14 @@ API_PRIVACY: dict[str, str] = {
     "POST /api/v1/threads/{thread_id}/moderation": "caucus_thread error_messages",
     "POST /api/v1/members/{handle}/warn": SITE_ONLY + "a site-wide notice, logged openly",
     "GET /api/v1/moderation/log": "caucus_moderation_log json_api (never caucus entries)",
+    "GET /api/v1/posts/{post_id}/reactions": "caucus_post error_messages; tests/privacy/"
+    "test_people.py",
+    "POST /api/v1/posts/{post_id}/reactions/{kind}": "caucus_post error_messages",
+    "DELETE /api/v1/posts/{post_id}/reactions/{kind}": "caucus_post error_messages",
+    "GET /api/v1/bookmarks": "the caller's own bookmarks, narrowed to posts they read "
+    "(tests/test_reactions.py: a caucus left drops its posts)",
+    "POST /api/v1/bookmarks": "caucus_post error_messages",
+    "DELETE /api/v1/bookmarks/{post_id}": "caucus_post error_messages",
 }
 
 
