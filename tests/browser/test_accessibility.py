@@ -66,6 +66,9 @@ async def test_discussion_caucus_and_moderation_pages(live_server: AppProcess, p
         "/review": "Review queue",
         f"{live_server.thread}/moderate": "Moderate “On the dissolution of the ISO”",
         "/m/amara": "Amara @amara",
+        "/members": "Members",
+        "/members?q=am": "Members",
+        "/bookmarks": "Bookmarks",
         "/appeal": "Appeal a suspension",
     }
     for path, heading in pages.items():
