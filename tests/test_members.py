@@ -185,3 +185,29 @@ def test_the_shared_caucus_rule_shows_only_the_viewer_s_own_seats() -> None:
         assert shared_seats(Actor(member_id=3, status=status, seats={5: "member"})) is None
     waiting = Actor(member_id=4, status="active", pending_seats=frozenset({5}))
     assert shared_seats(waiting) is None
+
+
+async def test_profiles_and_the_directory_through_the_api(app: Starlette) -> None:
+    await make_channel()
+    amara = await signed_in(app, "amara")
+    bo = await signed_in(app, "bo")
+    await post_form(
+        amara, "/account/profile", {"display_name": "Amara", "pronouns": "she/her", "bio": "Hi"}
+    )
+    tid = await start(amara)
+    await reply(amara, tid, "Open words")
+    slug = await found(amara, "Shared Room", listed=False, join_policy="invite")
+    await post_form(amara, f"/caucuses/{slug}/invite", {"handle": "bo"})
+    await post_form(bo, f"/caucuses/{slug}/accept", {})
+    profile = await bo.get("/api/v1/members/@amara")
+    assert profile.status_code == 200, profile.text
+    data = profile.json()
+    assert (data["handle"], data["pronouns"], data["bio"]) == ("amara", "she/her", "Hi")
+    assert data["shared_caucuses"] == [{"slug": slug, "name": "Shared Room"}]
+    assert "Open words" in data["recent_posts"][0]["html"]
+    assert (await bo.get("/api/v1/members/nobody")).status_code == 404
+    listed = (await bo.get("/api/v1/members", params={"q": "amar"})).json()
+    assert [m["handle"] for m in listed["members"]] == ["amara"] and listed["more"] is False
+    assert (await bo.get("/api/v1/members?page=0")).status_code == 400
+    async with make_client(app) as anonymous:
+        assert (await anonymous.get("/api/v1/members")).status_code == 401

@@ -60,3 +60,36 @@ class Bookmarks(Output):
     bookmarks: list[BookmarkOut]
     page: int
     more: bool = Field(description="Another page follows (`?page=` + 1).")
+
+
+class CaucusRef(Output):
+    slug: str
+    name: str
+
+
+class MemberCard(Output):
+    """A member as the directory lists them."""
+
+    handle: str
+    display_name: str
+    pronouns: str
+    created_at: When
+
+
+class Directory(Output):
+    members: list[MemberCard]
+    page: int
+    more: bool = Field(description="Another page follows (`?page=` + 1).")
+
+
+class MemberProfile(Output):
+    handle: str
+    display_name: str
+    pronouns: str
+    bio: str = Field(description="Plain text, as the member wrote it.")
+    role: str
+    created_at: When
+    recent_posts: list[Post] = Field(description="Their latest posts the caller may read.")
+    shared_caucuses: list[CaucusRef] = Field(
+        description="Caucuses the member and the caller both sit in (never any other)."
+    )

@@ -39,7 +39,7 @@ async def profile(ctx: Ctx, handle: str) -> Profile:
     recent = await (
         Post.filter(author_id=member.id, hidden=False, deleted=False)
         .filter(policy.posts.visible_posts(ctx.actor))
-        .select_related("thread__channel")
+        .select_related("thread__channel", "author")
         .order_by("-created_at")
         .limit(RECENT_POSTS)
     )

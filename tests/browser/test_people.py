@@ -46,6 +46,19 @@ async def test_react_live_bookmark_and_open_a_profile(
     await expect(their_agree).to_have_attribute("aria-pressed", "true")
     await assert_accessible(bo, "a thread with reactions")
 
+    # A reply pushed live carries Bo's reaction buttons and bookmark, as a reload would.
+    await amara.locator("#body").fill("Live posts take reactions too")
+    await amara.get_by_role("button", name="Post reply").click()
+    pushed = bo.locator("ol.posts li.post", has_text="Live posts take reactions too")
+    await expect(
+        pushed.locator(".reactions").get_by_role("button", name="Solidarity")
+    ).to_be_visible()
+    await expect(pushed.get_by_role("button", name="Bookmark")).to_be_visible()
+    await pushed.locator(".reactions").get_by_role("button", name="Solidarity").click()
+    await expect(
+        pushed.locator(".reactions").get_by_role("button", name="Solidarity")
+    ).to_have_attribute("aria-pressed", "true")
+
     await theirs.get_by_role("link", name="Who reacted").click()
     await expect(bo.get_by_role("heading", level=1)).to_have_text("Reactions")
     await expect(bo.get_by_role("heading", level=2)).to_contain_text("Agree (2)")

@@ -1290,6 +1290,8 @@ API_PRIVACY: dict[str, str] = {
     "(tests/test_reactions.py: a caucus left drops its posts)",
     "POST /api/v1/bookmarks": "caucus_post error_messages",
     "DELETE /api/v1/bookmarks/{post_id}": "caucus_post error_messages",
+    "GET /api/v1/members": "no caucus data (tests/privacy/test_people.py, every role)",
+    "GET /api/v1/members/{handle}": "shared caucuses only (tests/privacy/test_people.py)",
 }
 
 

@@ -25,31 +25,36 @@ async def test_profiles_show_caucuses_only_to_their_members(world: World) -> Non
     for role, viewer in world.viewers.items():
         for handle in (*SEATED, "fred", "sus", "otto", "rex", "ivy"):
             page = await viewer.get(f"/m/{handle}")
+            api = await viewer.api("GET", f"/api/v1/members/{handle}")
+            texts = {"page": page.text, "api": api.text}
             if role in INSIDE and handle in SEATED:
-                assert page.status_code == 200
+                assert page.status_code == 200 and api.status_code == 200
                 assert "Caucuses you share" in page.text
-                assert world.L.name in page.text and world.U.name in page.text
+                for text in texts.values():
+                    assert world.L.name in text and world.U.name in text
                 continue
-            if role in INSIDE:
-                # Sitting in L and U shows nothing of Oriole, which they are not in.
-                assert "Oriole" not in page.text, (role, handle)
-                continue
-            for word in caucus_words(world):
-                if role == "other_caucus_member" and handle == "otto" and "riole" in word:
-                    continue  # otto's own caucus, on otto's own profile
-                assert word not in page.text, f"{word!r} on /m/{handle} for {role}"
+            for where, text in texts.items():
+                for word in caucus_words(world):
+                    if role in INSIDE and word not in ("Oriole", "oriole"):
+                        continue  # what they read in L and U; Oriole they are not in
+                    if role == "other_caucus_member" and handle == "otto" and "riole" in word:
+                        continue  # otto's own caucus, on otto's own profile
+                    assert word not in text, f"{word!r} on {where} /m/{handle} for {role}"
 
 
 async def test_the_directory_never_shows_a_caucus(world: World) -> None:
     for role, viewer in world.viewers.items():
         for query in ("", "ca", "cora", "Larkspur", "Umbra"):
-            page = await viewer.get("/members", params={"q": query} if query else None)
+            params = {"q": query} if query else None
+            page = await viewer.get("/members", params=params)
+            api = await viewer.api("GET", "/api/v1/members" + (f"?q={query}" if query else ""))
             if role in ("member", "facilitator", "admin", *INSIDE):
-                assert page.status_code == 200, role
+                assert page.status_code == 200 and api.status_code == 200, role
             for word in caucus_words(world):
                 if word.lower() == query.lower():
                     continue  # the search box echoes what was typed
                 assert word not in page.text, f"{word!r} in /members?q={query} for {role}"
+                assert word not in api.text, f"{word!r} in the API's members for {role}"
 
 
 async def test_who_reacted_to_a_caucus_post_stays_inside(world: World) -> None:

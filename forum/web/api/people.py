@@ -8,17 +8,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from forum.models.reactions import REACTIONS
+from forum.schemas.moderation import HandlePath
 from forum.schemas.people import (
     BookmarkOut,
     BookmarkPath,
     Bookmarks,
+    Directory,
+    DirectoryQuery,
+    MemberProfile,
     NewBookmark,
     PageOnly,
     ReactionPath,
     Reactions,
 )
 from forum.schemas.threads import PostPath
-from forum.services import reactions
+from forum.services import people, reactions
 from forum.services.context import Ctx
 from forum.web.access import access
 from forum.web.api import serialise
@@ -96,7 +100,68 @@ async def remove_bookmark(request: Request, params: BookmarkPath) -> Response:
     return no_content()
 
 
+@access("member")
+async def member_directory(request: Request, query: DirectoryQuery) -> Response:
+    found = await people.directory(ctx_of(request), query.q, query.page)
+    return ok(
+        {
+            "members": [
+                {
+                    "handle": m.handle,
+                    "display_name": m.display_name,
+                    "pronouns": m.pronouns,
+                    "created_at": serialise.iso(m.created_at),
+                }
+                for m in found.members
+            ],
+            "page": found.page,
+            "more": found.more,
+        }
+    )
+
+
+@access("member")
+async def member_profile(request: Request, params: HandlePath) -> Response:
+    ctx = ctx_of(request)
+    found = await people.profile(ctx, params.handle.lstrip("@"))
+    m = found.member
+    return ok(
+        {
+            "handle": m.handle,
+            "display_name": m.display_name,
+            "pronouns": m.pronouns,
+            "bio": m.bio,
+            "role": m.role,
+            "created_at": serialise.iso(m.created_at),
+            "recent_posts": [serialise.post(p, ctx.actor) for p in found.recent],
+            "shared_caucuses": [{"slug": c.slug, "name": c.name} for c in found.caucuses],
+        }
+    )
+
+
 ENDPOINTS = [
+    Endpoint(
+        "GET",
+        "/members",
+        member_directory,
+        "Active members by handle; `q` finds handles and names",
+        tag="members",
+        query=DirectoryQuery,
+        response=Directory,
+        errors=[400, 401, 403],
+    ),
+    Endpoint(
+        "GET",
+        "/members/{handle}",
+        member_profile,
+        "A member's profile as the caller may see it",
+        tag="members",
+        description="Recent posts are those the caller may read; caucuses only those both "
+        "sit in, so no caucus membership is told to anyone outside it.",
+        params=HandlePath,
+        response=MemberProfile,
+        errors=[401, 403, 404],
+    ),
     Endpoint(
         "GET",
         "/posts/{post_id}/reactions",
