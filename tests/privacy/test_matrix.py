@@ -681,10 +681,15 @@ async def _(w: World, v: Viewer, allow: bool) -> None:
 async def _(w: World, v: Viewer, allow: bool) -> None:
     deny_only(allow)
     absent(await list_pages(w, v), f"@{QUIET}")
-    # A member's profile never names their caucuses, whoever looks.
+    # A member's profile names their caucuses only to those who sit in them too (who read the
+    # member list anyway); whoever else looks, admins and facilitators too, learns nothing.
     profile = (await v.get(f"/m/{QUIET}")).text
     main = profile.split('<main id="main"', 1)[-1].split("</main>", 1)[0]
-    absent({f"/m/{QUIET}": main}, w.L.name_word, w.U.name_word, "aucus")
+    if v.role in ACTIVE:
+        assert w.L.name in main and w.U.name in main
+        absent({f"/m/{QUIET}": main}, "Oriole")
+    else:
+        absent({f"/m/{QUIET}": main}, w.L.name_word, w.U.name_word, "aucus")
 
 
 @check("join_requests", "lists_and_counts")
