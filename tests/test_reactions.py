@@ -306,3 +306,21 @@ async def test_clicks_at_once_count_once_each(app: Starlette) -> None:
     assert (await Post.get(id=pid)).reaction_counts == "agree:2"
     # Two toggles at once land on one state or the other, never on a broken count.
     assert await Bookmark.filter(post_id=pid).count() in (0, 1)
+
+
+async def test_visitors_see_counts_on_public_posts_but_not_who_reacted(app: Starlette) -> None:
+    from forum.services import channels
+
+    await channels.create_channel(None, "Notices", "notices", public=True)
+    amara = await signed_in(app, "amara")
+    tid = await start(amara, "notices", "A public notice")
+    pid = post_id_from(await reply(amara, tid, "Come to the rally"))
+    await post_form(amara, f"/p/{pid}/react", {"kind": "solidarity"}, page=f"/t/{tid}")
+    async with make_client(app) as visitor:
+        page = await visitor.get(f"/t/{tid}")
+        assert page.status_code == 200
+        assert '<span class="n">1</span>' in page.text and 'id="post-acts"' not in page.text
+        assert f'formaction="/p/{pid}/react"' not in page.text and "Who reacted" not in page.text
+        assert (await visitor.get(f"/p/{pid}/reactions")).status_code in (303, 401)
+        assert (await visitor.get(f"{API}/posts/{pid}/reactions")).status_code == 401
+    assert "Who reacted" in (await amara.get(f"/t/{tid}")).text

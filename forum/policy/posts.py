@@ -20,7 +20,7 @@ from forum.policy.threads import can_moderate_thread, can_read_thread, can_reply
 if TYPE_CHECKING:
     from tortoise.expressions import Q
 
-    from forum.models import Post
+    from forum.models import Post, Thread
 
 
 def _own(actor: Actor, post: Post) -> bool:
@@ -157,6 +157,22 @@ def can_bookmark(actor: Actor, post: Post) -> bool:
 
 def check_bookmark(actor: Actor, post: Post) -> None:
     if not can_bookmark(actor, post):
+        deny(actor, can_read_post(actor, post))
+
+
+# Who reacted to a post is read by active members who read it: counts are shown to every
+# reader of a public thread, names only to members (a caucus post's, to its members).
+def can_see_reactors(actor: Actor, post: Post) -> bool:
+    return can_see_reactors_in(actor, post.thread)
+
+
+def can_see_reactors_in(actor: Actor, thread: Thread) -> bool:
+    """As `can_see_reactors`, for every post of a thread (the rule reads only the thread)."""
+    return actor.is_member and can_read_thread(actor, thread)
+
+
+def check_see_reactors(actor: Actor, post: Post) -> None:
+    if not can_see_reactors(actor, post):
         deny(actor, can_read_post(actor, post))
 
 

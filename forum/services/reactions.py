@@ -185,10 +185,10 @@ class Reactors:
 
 
 async def reactors(ctx: Ctx, post_id: int) -> Reactors:
-    """Who reacted to a post, by kind: read by whoever reads the post (a caucus's members for a
-    caucus post), and by nobody else."""
+    """Who reacted to a post, by kind: read by the active members who read the post (a caucus
+    post's, by its members), never by anyone else."""
     post = await access.post_for(ctx, post_id)
-    policy.posts.check_read_post(ctx.actor, post)
+    policy.posts.check_see_reactors(ctx.actor, post)
     rows = await Reaction.filter(post_id=post.id).select_related("member").order_by("created_at")
     who: dict[str, list[Member]] = {kind: [] for kind in REACTION_KINDS}
     for row in rows:

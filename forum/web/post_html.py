@@ -55,6 +55,7 @@ class PostRenderer:
         self.can_reply = policy.can(actor, Action.REPLY, thread)
         self.can_moderate = policy.can(actor, Action.MODERATE, thread)
         self.views = policy.PostViews(actor, thread)
+        self.see_reactors = policy.posts.can_see_reactors_in(actor, thread)
         # Everything about the viewer that a post's HTML depends on, besides own/new/first.
         self._viewer = (
             self.can_reply,
@@ -62,6 +63,7 @@ class PostRenderer:
             policy.can(actor, Action.TAKE_PART),
             actor.signed_in,
             self.show_versions,
+            self.see_reactors,
         )
 
     def page(self, page: Any) -> Markup:
@@ -124,7 +126,7 @@ class PostRenderer:
                 out.append(
                     f'<span class="reaction" data-kind="{kind}" title="{name}">{label}</span>'
                 )
-        if counts:
+        if counts and self.see_reactors:
             out.append(f'<a class="who" href="/p/{pid}/reactions">Who reacted</a>')
         out.append("</div>")
         return "".join(out)

@@ -310,7 +310,7 @@
       if (mine && node.tagName === "BUTTON") node.setAttribute("aria-pressed", mine.has(kind) ? "true" : "false");
     }
     let who = $(".who", bar);
-    if (total && !who) {
+    if (total && !who && me) {
       who = el("a", { class: "who", href: `/p/${postId}/reactions` }, "Who reacted");
       bar.append(who);
     } else if (!total && who) who.remove();
