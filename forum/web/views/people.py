@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+from pydantic import TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from forum.errors import NotFound
 from forum.models.reactions import REACTIONS
+from forum.schemas.base import Id
 from forum.schemas.parse import from_form, from_query
 from forum.schemas.people import DirectoryQuery, PageOnly, ReactForm
 from forum.services import people, reactions
@@ -14,12 +17,22 @@ from forum.services.context import Ctx
 from forum.web.access import access
 from forum.web.forms import read_form
 from forum.web.templating import render
-from forum.web.views.threads import _path_id
 
 
 def _ctx(request: Request) -> Ctx:
     ctx: Ctx = request.state.ctx
     return ctx
+
+
+_ID: TypeAdapter[int] = TypeAdapter(Id)
+
+
+def _path_id(request: Request, name: str) -> int:
+    """An id in the path; one that cannot name anything is simply not found."""
+    try:
+        return _ID.validate_python(str(request.path_params.get(name, "")))
+    except ValidationError:
+        raise NotFound() from None
 
 
 @access("policy")
