@@ -54,6 +54,8 @@ def test_a_pushed_post_offers_each_reader_their_own_links(client: TestClient) ->
         "moderate": True,
         "appeal": False,
         "history": True,
+        "react": True,
+        "bookmark": True,
     }
     assert seen["member"]["can"]["flag"] is True
     assert seen["member"]["can"]["moderate"] is False

@@ -16,7 +16,7 @@ from tortoise import Tortoise
 
 from forum.app import create_app
 from forum.db import tortoise_config
-from forum.models import Caucus, Event, Thread
+from forum.models import Caucus, Event, Reaction, Thread
 from forum.policy import Actor
 from forum.realtime import hub as hub_module
 from forum.services import channels
@@ -389,3 +389,74 @@ def test_pruned_events_make_a_late_client_reset(client: TestClient, database_url
         ws.send_json({"op": "subscribe", "topic": f"thread:{tid}", "after": 2})
         assert ws.receive_json()["op"] == "subscribed"
         assert ws.receive_json()["data"]["post_id"] > 0
+
+
+# ---- reactions ------------------------------------------------------------------------------
+
+
+def react_by_api(tc: TestClient, csrf: str, post_id: int, kind: str, on: bool = True) -> Any:
+    method = "POST" if on else "DELETE"
+    response = tc.request(
+        method, f"/api/v1/posts/{post_id}/reactions/{kind}", headers={"X-CSRF-Token": csrf}
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_reaction_reaches_readers_of_the_thread_live(client: TestClient) -> None:
+    csrf = login(client, "amara")
+    tid = start_thread(client, csrf)
+    pid = reply(client, csrf, tid, "Shall we march?")
+    with client.websocket_connect("/ws", headers=ORIGIN) as ws:
+        ws.send_json({"op": "subscribe", "topic": f"thread:{tid}"})
+        assert ws.receive_json()["op"] == "subscribed"
+        react_by_api(client, csrf, pid, "solidarity")
+        frame = receive_until(ws, lambda f: f.get("kind") == "post.reactions")
+        assert frame["data"]["post_id"] == pid
+        assert frame["data"]["counts"] == {"solidarity": 1}
+        assert frame["data"]["kind"] == "solidarity" and frame["data"]["on"] is True
+        assert "html" not in frame
+        # Doing it again changes nothing and says nothing; taking it back is announced.
+        react_by_api(client, csrf, pid, "solidarity")
+        react_by_api(client, csrf, pid, "solidarity", on=False)
+        frame = receive_until(ws, lambda f: f.get("kind") == "post.reactions")
+        assert frame["data"]["counts"] == {} and frame["data"]["on"] is False
+
+
+def test_caucus_reactions_are_never_sent_outside_the_caucus(
+    client: TestClient, database_url: str
+) -> None:
+    csrf = login(client, "amara")
+    made = client.post(
+        "/caucuses",
+        data={
+            "name": "Night Shift",
+            "description": "d",
+            "listed": "1",
+            "join_policy": "request",
+            "csrf": csrf,
+        },
+        follow_redirects=False,
+    )
+    assert made.status_code == 303, made.text
+    slug = made.headers["location"].rsplit("/", 1)[1]
+    tid = start_thread(client, csrf, f"{slug}-talk")
+    pid = reply(client, csrf, tid, "Private")
+    admin_csrf = login(client, "ada")
+    with client.websocket_connect("/ws", headers=ORIGIN) as ws:
+        ws.send_json({"op": "subscribe", "topic": f"thread:{tid}"})
+        refused = ws.receive_json()
+        assert refused.get("op") == "error" and refused.get("code") == "not_found"
+        # The admin cannot react either: the same 404 as a post that does not exist.
+        hidden = client.post(
+            f"/api/v1/posts/{pid}/reactions/agree", headers={"X-CSRF-Token": admin_csrf}
+        )
+        missing = client.post(
+            "/api/v1/posts/123456/reactions/agree", headers={"X-CSRF-Token": admin_csrf}
+        )
+        assert hidden.status_code == 404 and hidden.json() == missing.json()
+    assert seed(database_url, lambda: _count_reactions(pid)) == 0
+
+
+async def _count_reactions(post_id: int) -> int:
+    return await Reaction.filter(post_id=post_id).count()

@@ -9,6 +9,7 @@ from forum.models.mail_prefs import MailSettings
 from forum.models.members import ApiToken, EmailToken, Invite, Member, Session, SignInAddress
 from forum.models.moderation import Flag, ModerationAction, ReviewItem
 from forum.models.notifications import Notification
+from forum.models.reactions import Bookmark, Reaction
 from forum.models.reports import (
     CaseEntry,
     CommitteeSeat,
@@ -23,6 +24,7 @@ from forum.models.threads import Draft, Post, PostRevision, ReadMarker, Thread
 __all__ = [
     "ApiToken",
     "Ballot",
+    "Bookmark",
     "CaseEntry",
     "Caucus",
     "CaucusMembership",
@@ -42,6 +44,7 @@ __all__ = [
     "OutboxMessage",
     "Post",
     "PostRevision",
+    "Reaction",
     "ReadMarker",
     "Recusal",
     "Report",

@@ -15,6 +15,9 @@ class Member(Model):
     # Handles are unique without regard to case; this column holds the lowercased handle.
     handle_key = fields.CharField(max_length=32, unique=True)
     display_name = fields.CharField(max_length=80)
+    # The profile a member writes about themselves (plain text).
+    pronouns = fields.CharField(max_length=40, default="")
+    bio = fields.TextField(default="")
     email = fields.CharField(max_length=254, null=True)
     # The address lowercased: no two members share an address, whatever its case. Set with
     # `email` (a confirmed address, or one an admin gave); an address waiting for its

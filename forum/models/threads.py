@@ -91,6 +91,9 @@ class Post(PublicIdModel):
     hidden = fields.BooleanField(default=False)
     hidden_reason = fields.TextField(null=True)
     deleted = fields.BooleanField(default=False)
+    # Reaction counts ("agree:3 heart:1"), kept in step with Reaction rows in the same
+    # transaction, so a page shows them with the posts' own query.
+    reaction_counts = fields.CharField(max_length=200, default="")
 
     class Meta:
         table = "post"

@@ -26,6 +26,8 @@ class Action(StrEnum):
     SEE_HIDDEN = "see_hidden"
     APPEAL = "appeal"
     OPEN_MODERATION = "open_moderation"
+    REACT = "react"
+    BOOKMARK = "bookmark"
     # caucus actions
     KNOW = "know"
     READ_MEMBERS = "read_members"
@@ -50,6 +52,7 @@ class Action(StrEnum):
     REVIEW_SITE = "review_site"
     REVIEW = "review"
     SEE_PROFILE = "see_profile"
+    SEE_DIRECTORY = "see_directory"
     USE_ACCOUNT = "use_account"
     TAKE_PART = "take_part"
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from forum.policy.actors import Actor, deny, is_admin, is_site_moderator
+from tortoise.expressions import Q
+
+from forum.policy.actors import Actor, deny, is_admin, is_site_moderator, seated
 
 if TYPE_CHECKING:
     from forum.models import Member
@@ -22,6 +24,32 @@ def can_see_profile(actor: Actor, member: Member | None = None) -> bool:
 def check_see_profile(actor: Actor, member: Member | None = None) -> None:
     if not can_see_profile(actor, member):
         deny(actor, True)
+
+
+# Active members browse the directory of active members (names, handles, pronouns: never a
+# caucus or a role's powers).
+def can_see_directory(actor: Actor, _target: Any = None) -> bool:
+    return actor.is_member
+
+
+def check_see_directory(actor: Actor) -> None:
+    if not can_see_directory(actor):
+        deny(actor, True)
+
+
+def directory_members() -> Q:
+    """The members the directory lists: active ones (pending and suspended are not shown)."""
+    return Q(status="active")
+
+
+# A member's caucuses are shown to a viewer only where the viewer holds an active seat too. A
+# caucus's member list is read by its members alone, so nobody outside it (admins and
+# facilitators included) learns from a profile that someone sits in it, even a listed one.
+def shared_seats(actor: Actor) -> Q | None:
+    """A filter over caucus memberships (seats of the profile's member), or None when the
+    viewer sits nowhere and so may be shown none."""
+    mine = seated(actor)
+    return Q(caucus_id__in=mine, status="active") if mine else None
 
 
 # Anyone signed in uses their own account (its page, notifications, password), even while

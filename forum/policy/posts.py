@@ -14,10 +14,13 @@ from dataclasses import astuple, dataclass
 from typing import TYPE_CHECKING, Any
 
 from forum.policy.actors import Actor, deny, is_site_moderator
+from forum.policy.channels import visible_channels
 from forum.policy.threads import can_moderate_thread, can_read_thread, can_reply
 
 if TYPE_CHECKING:
-    from forum.models import Post
+    from tortoise.expressions import Q
+
+    from forum.models import Post, Thread
 
 
 def _own(actor: Actor, post: Post) -> bool:
@@ -127,6 +130,58 @@ def check_open_moderation(actor: Actor, post: Post) -> None:
         deny(actor, can_read_post(actor, post))
 
 
+# Active members react to a post they read while it is neither hidden nor deleted, its thread
+# is unlocked and its caucus not archived. In a caucus that means its members only.
+def can_react(actor: Actor, post: Post) -> bool:
+    thread = post.thread
+    return (
+        actor.is_member
+        and can_read_post(actor, post)
+        and not post.hidden
+        and not post.deleted
+        and not thread.locked
+        and not thread.channel.archived
+    )
+
+
+def check_react(actor: Actor, post: Post) -> None:
+    if not can_react(actor, post):
+        deny(actor, can_read_post(actor, post))
+
+
+# Active members bookmark any post they read that is not deleted; the bookmark lives as long as
+# they may read the post (a caucus they leave takes its posts off their list).
+def can_bookmark(actor: Actor, post: Post) -> bool:
+    return actor.is_member and can_read_post(actor, post) and not post.deleted
+
+
+def check_bookmark(actor: Actor, post: Post) -> None:
+    if not can_bookmark(actor, post):
+        deny(actor, can_read_post(actor, post))
+
+
+# Who reacted to a post is read by active members who read it: counts are shown to every
+# reader of a public thread, names only to members (a caucus post's, to its members).
+def can_see_reactors(actor: Actor, post: Post) -> bool:
+    return can_see_reactors_in(actor, post.thread)
+
+
+def can_see_reactors_in(actor: Actor, thread: Thread) -> bool:
+    """As `can_see_reactors`, for every post of a thread (the rule reads only the thread)."""
+    return actor.is_member and can_read_thread(actor, thread)
+
+
+def check_see_reactors(actor: Actor, post: Post) -> None:
+    if not can_see_reactors(actor, post):
+        deny(actor, can_read_post(actor, post))
+
+
+def visible_posts(actor: Actor, prefix: str = "") -> Q:
+    """A filter over posts (or, with `prefix` "post__", rows pointing at posts: bookmarks,
+    reactions) narrowing them to the posts the actor reads."""
+    return visible_channels(actor).q(f"{prefix}thread__channel__")
+
+
 # ---- the view model --------------------------------------------------------------------------
 
 
@@ -145,6 +200,8 @@ class PostView:
     may_moderate: bool
     may_appeal: bool
     may_view_history: bool
+    may_react: bool = False
+    may_bookmark: bool = False
 
     @property
     def key(self) -> tuple[bool, ...]:
@@ -161,6 +218,8 @@ class PostView:
             "moderate": self.may_moderate,
             "appeal": self.may_appeal,
             "history": self.may_view_history,
+            "react": self.may_react,
+            "bookmark": self.may_bookmark,
         }
 
 
@@ -181,6 +240,8 @@ def post_view(actor: Actor, post: Post) -> PostView:
         may_moderate=can_moderate_post(actor, post),
         may_appeal=can_appeal(actor, post),
         may_view_history=can_view_history(actor, post),
+        may_react=can_react(actor, post),
+        may_bookmark=can_bookmark(actor, post),
     )
 
 

@@ -65,6 +65,8 @@ _RULES: dict[Action, Rule] = {
     Action.FLAG: posts.can_flag,
     Action.APPEAL: posts.can_appeal,
     Action.OPEN_MODERATION: posts.can_open_moderation,
+    Action.REACT: posts.can_react,
+    Action.BOOKMARK: posts.can_bookmark,
     Action.MODERATE: _moderate,
     Action.SEE_HIDDEN: posts.can_see_hidden,
     Action.KNOW: caucuses.can_know,
@@ -90,6 +92,7 @@ _RULES: dict[Action, Rule] = {
     Action.REVIEW_SITE: moderation.can_review_site,
     Action.REVIEW: moderation.can_review,
     Action.SEE_PROFILE: members.can_see_profile,
+    Action.SEE_DIRECTORY: members.can_see_directory,
 }
 
 

@@ -87,9 +87,11 @@ class SignUp(Input):
 
 
 class Profile(Input):
-    """The account page's profile form."""
+    """The account page's profile form (pronouns and bio left out: unchanged)."""
 
     display_name: DisplayName
+    pronouns: Annotated[str, Field(max_length=limits.MAX_PRONOUNS), CLEAN] | None = None
+    bio: Annotated[str, Field(max_length=limits.MAX_BIO), CLEAN] | None = None
 
 
 class NewPassword(Input):

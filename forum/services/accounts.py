@@ -419,15 +419,27 @@ async def change_password(ctx: Ctx, current: str, new: str, confirm: str) -> str
     return await start_session(member, ctx.session.user_agent if ctx.session else "", None)
 
 
-async def update_profile(ctx: Ctx, display_name: str) -> Member:
+async def update_profile(
+    ctx: Ctx, display_name: str, pronouns: str | None = None, bio: str | None = None
+) -> Member:
+    """The member's own name, pronouns and bio (None: left as they are)."""
     policy.require(ctx.actor, Action.USE_ACCOUNT)
     member = ctx.member
     assert member is not None
     cleaned = _clean_text(display_name, limits.MAX_DISPLAY_NAME)
     if not cleaned:
         raise Invalid(fields={"display_name": "Enter the name to show beside your posts."})
+    fields = ["display_name"]
     member.display_name = cleaned
-    await member.save(update_fields=["display_name"])
+    if pronouns is not None:
+        member.pronouns = _clean_text(pronouns, limits.MAX_PRONOUNS)
+        fields.append("pronouns")
+    if bio is not None:
+        if len(bio) > limits.MAX_BIO:
+            raise Invalid(fields={"bio": f"Keep the bio under {limits.MAX_BIO} characters."})
+        member.bio = bio.strip()
+        fields.append("bio")
+    await member.save(update_fields=fields)
     # Cached thread pages show names; this process drops them (others catch up on the next
     # event in each thread).
     post_rows.forget()

@@ -119,7 +119,7 @@ async def list_for(ctx: Ctx, before: int | None = None) -> list[Notification]:
         query = query.filter(
             Q(created_at__lt=cursor.created_at) | Q(created_at=cursor.created_at, id__lt=cursor.id)
         )
-    return await query.order_by("-created_at", "-id").limit(PAGE)
+    return await query.select_related("actor").order_by("-created_at", "-id").limit(PAGE)
 
 
 async def mark_read(ctx: Ctx, ids: Sequence[int] | None = None) -> int:

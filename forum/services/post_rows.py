@@ -51,6 +51,7 @@ class PostRow:
     hidden_reason: str | None
     deleted: bool
     statement_version: int | None
+    reaction_counts: str = ""
     thread: Any = None
     replies: list[PostRow] = field(default_factory=list)
     is_new: bool = False
@@ -66,7 +67,7 @@ def _when(value: Any) -> datetime | None:
 _COLUMNS = (
     "p.id, p.thread_id, p.parent_id, p.path, p.depth, p.seq, p.child_count, p.author_id, p.body, "
     "p.html, p.created_at, p.edited_at, p.hidden, p.hidden_reason, p.deleted, "
-    "p.statement_version, m.handle, m.display_name"
+    "p.statement_version, p.reaction_counts, m.handle, m.display_name"
 )
 
 
@@ -88,6 +89,7 @@ def _row(r: Any) -> PostRow:
         reason,
         deleted,
         version,
+        reaction_counts,
         handle,
         name,
     ) = r
@@ -109,6 +111,7 @@ def _row(r: Any) -> PostRow:
         hidden_reason=reason,
         deleted=bool(deleted),
         statement_version=version,
+        reaction_counts=reaction_counts or "",
     )
 
 

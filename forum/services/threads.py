@@ -24,6 +24,7 @@ from forum.services import access, notifications, post_rows
 from forum.services.context import Ctx
 from forum.services.joined import JoinedQuery, Part
 from forum.services.post_rows import PostRow
+from forum.services.reactions import NO_MARKS, Marks, marks_for
 
 PAGE = 50
 
@@ -58,6 +59,8 @@ class ThreadPage:
     draft: str = ""
     # Why the thread is locked or slowed: the log entry that did it ("lock", "slow_mode").
     notes: dict[str, ModerationAction] = field(default_factory=dict)
+    # The reader's own reactions and bookmarks on this page's posts.
+    marks: Marks = field(default_factory=Marks)
 
     @property
     def base_depth(self) -> int:
@@ -157,6 +160,11 @@ async def thread_page(
         unread = await notifications.read_thread(ctx.member.id, thread.id)
         if unread is not None:
             ctx.member.unread_notifications = unread
+    rows = shared.rows[:PAGE]
+    marks = NO_MARKS
+    if policy.can(ctx.actor, Action.TAKE_PART):
+        # One query for the page, however many posts it shows.
+        marks = await marks_for(member_id, [row.id for row in rows])
     statement = thread.statement if thread.statement_id else None
     topics = [(f"thread:{thread.id}", thread.event_seq)]
     if ctx.member is not None:
@@ -166,7 +174,7 @@ async def thread_page(
         notes=await moderation_notes(thread),
         thread=thread,
         shared=shared,
-        rows=shared.rows[:PAGE],
+        rows=rows,
         statement=statement,
         next_cursor=next_cursor,
         depth_limit=depth_limit,
@@ -174,6 +182,7 @@ async def thread_page(
         focus=focus,
         last_read_seq=last_read,
         topics=topics,
+        marks=marks,
     )
 
 

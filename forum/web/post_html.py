@@ -16,7 +16,10 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from forum import policy
+from forum.models.reactions import REACTIONS
 from forum.policy import Action, Actor
+from forum.services.reactions import NO_MARKS, Marks, parse_counts
+from forum.web.avatars import avatar
 
 
 def when(moment: datetime | None) -> str:
@@ -41,14 +44,18 @@ class PostRenderer:
         thread: Any,
         first_unread: int | None = None,
         current_version: int | None = None,
+        marks: Marks = NO_MARKS,
     ) -> None:
         self.actor = actor
+        # The reader's own reactions and bookmarks on the page's posts.
+        self.marks = marks
         self.thread = thread
         self.first_unread = first_unread
         self.show_versions = bool(current_version and current_version > 1)
         self.can_reply = policy.can(actor, Action.REPLY, thread)
         self.can_moderate = policy.can(actor, Action.MODERATE, thread)
         self.views = policy.PostViews(actor, thread)
+        self.see_reactors = policy.posts.can_see_reactors_in(actor, thread)
         # Everything about the viewer that a post's HTML depends on, besides own/new/first.
         self._viewer = (
             self.can_reply,
@@ -56,6 +63,7 @@ class PostRenderer:
             policy.can(actor, Action.TAKE_PART),
             actor.signed_in,
             self.show_versions,
+            self.see_reactors,
         )
 
     def page(self, page: Any) -> Markup:
@@ -68,7 +76,9 @@ class PostRenderer:
             replies = page.replies(row)
             new = page.is_new(row)
             own = self.actor.member_id is not None and row.author_id == self.actor.member_id
-            key = (row.id, self._viewer, own, new, new and row.id == self.first_unread)
+            mine = self.marks.mine(row.id)
+            saved = row.id in self.marks.bookmarked
+            key = (row.id, self._viewer, own, new, new and row.id == self.first_unread, mine, saved)
             head = fragments.get(key)
             if head is None:
                 head = fragments[key] = self._head(row, new, len(replies), page.continues(row))
@@ -87,6 +97,39 @@ class PostRenderer:
     def one(self, post: Any) -> Markup:
         """A single post without its replies (live pushes)."""
         return Markup(self._head(post, True, 0, False) + "</li>")  # noqa: S704 - as above
+
+    def _reactions(self, post: Any, may_react: bool) -> str:
+        """The post's reaction counts: toggle buttons (of the page's one form, `post-acts`,
+        which carries the CSRF token) for those who may react, plain counts for others."""
+        pid = post.id
+        counts = parse_counts(post.reaction_counts)
+        mine = self.marks.mine(pid)
+        encoded = " ".join(f"{k}:{n}" for k, n in counts.items())
+        out = [
+            f'<div class="reactions" data-counts="{encoded}" aria-label="Reactions" role="group">'
+        ]
+        for kind, emoji, name in REACTIONS:
+            n = counts.get(kind, 0)
+            number = f'<span class="n">{n}</span>' if n else '<span class="n"></span>'
+            label = (
+                f'<span aria-hidden="true">{emoji}</span>'
+                f'<span class="visually-hidden">{name}</span>{number}'
+            )
+            if may_react:
+                pressed = "true" if kind in mine else "false"
+                out.append(
+                    f'<button type="submit" form="post-acts" formaction="/p/{pid}/react" '
+                    f'name="kind" value="{kind}" class="reaction" data-kind="{kind}" '
+                    f'aria-pressed="{pressed}" title="{name}">{label}</button>'
+                )
+            elif n:
+                out.append(
+                    f'<span class="reaction" data-kind="{kind}" title="{name}">{label}</span>'
+                )
+        if counts and self.see_reactors:
+            out.append(f'<a class="who" href="/p/{pid}/reactions">Who reacted</a>')
+        out.append("</div>")
+        return "".join(out)
 
     def _head(self, post: Any, new: bool, reply_count: int, continues: bool) -> str:
         """A post's HTML up to its replies (or to its end, less the closing </li>)."""
@@ -113,7 +156,9 @@ class PostRenderer:
         )
         if author is not None:
             out.append(
-                f'{escape(author.display_name)} <span class="muted">@{escape(author.handle)}</span>'
+                f'{avatar(author.handle, author.display_name)}<a href="/m/{escape(author.handle)}">'
+                f"{escape(author.display_name)}</a> "
+                f'<span class="muted">@{escape(author.handle)}</span>'
             )
         else:
             out.append("a former member")
@@ -143,6 +188,8 @@ class PostRenderer:
                 )
         else:
             out.append(f'<div class="prose">{post.html}</div>')
+        if not post.deleted and not post.hidden:
+            out.append(self._reactions(post, view.may_react))
         if not post.deleted:
             out.append('<nav class="post-actions" aria-label="Post actions">')
             if view.may_reply:
@@ -158,6 +205,14 @@ class PostRenderer:
                 out.append(f'<a href="/p/{pid}/moderate">Moderate</a>')
             elif view.may_appeal:
                 out.append(f'<a href="/p/{pid}/moderate">Appeal</a>')
+            if view.may_bookmark:
+                saved = pid in self.marks.bookmarked
+                out.append(
+                    f'<button type="submit" form="post-acts" formaction="/p/{pid}/bookmark" '
+                    f'class="link bookmark" data-bookmark="{pid}" aria-pressed="'
+                    f'{"true" if saved else "false"}">{"Bookmarked" if saved else "Bookmark"}'
+                    "</button>"
+                )
             out.append("</nav>")
         out.append("</article>")
         if reply_count:

@@ -14,9 +14,11 @@ from starlette.templating import Jinja2Templates
 
 from forum import limits, policy
 from forum.models import Post
+from forum.models.reactions import REACTIONS
 from forum.policy import Action, Actor
 from forum.services.threads import ThreadPage
 from forum.web import notices
+from forum.web.avatars import avatar
 from forum.web.post_html import PostRenderer
 from forum.web.static import static_url
 
@@ -81,6 +83,10 @@ def make_templates() -> Jinja2Templates:
     # Templates ask the policy's own functions (a seat's label, the view model), never roles.
     env.globals["policy"] = policy
     env.globals["static"] = functools.partial(static_url, TEMPLATE_DIR.parent / "static")
+    # Initials in a colour, beside a member's name (`avatar(handle, name)`).
+    env.globals["avatar"] = avatar
+    # The fixed reactions, (kind, emoji, name) in order.
+    env.globals["reactions"] = REACTIONS
     return Jinja2Templates(env=env)
 
 
@@ -133,7 +139,9 @@ def render_live_post(post: Post) -> str:
 def render_thread_page(request: Request, page: ThreadPage, context: dict[str, Any]) -> HTMLResponse:
     ctx = request.state.ctx
     statement_version = page.statement.version if page.statement else None
-    renderer = PostRenderer(ctx.actor, page.thread, page.first_unread_id, statement_version)
+    renderer = PostRenderer(
+        ctx.actor, page.thread, page.first_unread_id, statement_version, page.marks
+    )
     posts_html = renderer.page(page)
     return render(
         request,

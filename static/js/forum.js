@@ -147,8 +147,13 @@
     if (can.flag) nav.append(el("a", { href: `/reports/new?post=${id}` }, "Report to the committee"));
     if (can.moderate) nav.append(el("a", { href: `/p/${id}/moderate` }, "Moderate"));
     else if (can.appeal) nav.append(el("a", { href: `/p/${id}/moderate` }, "Appeal"));
+    if (can.bookmark && actsForm) {
+      const before = old && $("button.bookmark", old);
+      nav.append(before || bookmarkButton(id, false));
+    }
     if (old) old.replaceWith(nav);
     else article.append(nav);
+    if (can.react) drawReactionButtons(li);
   }
 
   function countPost() {
@@ -219,6 +224,10 @@
     if (!oldBody || !newBody) return;
     const oldNav = $(":scope > nav.post-actions", oldBody);
     const newNav = $(":scope > nav.post-actions", newBody);
+    // The pushed partial is nobody's: keep this reader's own reaction buttons.
+    const oldBar = $(":scope > .reactions", oldBody);
+    const newBar = $(":scope > .reactions", newBody);
+    if (oldBar && newBar) newBar.replaceWith(oldBar);
     // Without controls in the frame, keep this reader's links rather than nobody's.
     if (!can && oldNav && newNav) newNav.replaceWith(oldNav);
     oldBody.replaceWith(newBody);
@@ -276,6 +285,140 @@
     const outcome = $("#outcome", article);
     const next = fresh.querySelector("#outcome");
     if (outcome && next) outcome.replaceWith(next);
+  /* ---------------------------------------------------------------- reactions, bookmarks */
+
+  // The page's one form for reaction and bookmark buttons (it carries the CSRF token); without
+  // JavaScript the buttons submit it and the server redirects back to the post.
+  const actsForm = $("#post-acts");
+  const reactionKinds = actsForm ? JSON.parse(actsForm.dataset.kinds || "[]") : [];
+
+  function bookmarkButton(id, saved) {
+    const b = el("button", {
+      type: "submit", form: "post-acts", formaction: `/p/${id}/bookmark`, class: "link bookmark",
+      "data-bookmark": id, "aria-pressed": saved ? "true" : "false",
+    }, saved ? "Bookmarked" : "Bookmark");
+    return b;
+  }
+
+  function reactionButton(id, kind, emoji, name) {
+    const b = el("button", {
+      type: "submit", form: "post-acts", formaction: `/p/${id}/react`, name: "kind", value: kind,
+      class: "reaction", "data-kind": kind, "aria-pressed": "false", title: name,
+    });
+    b.append(el("span", { "aria-hidden": "true" }, emoji), el("span", { class: "visually-hidden" }, name),
+      el("span", { class: "n" }));
+    return b;
+  }
+
+  /* A pushed post shows plain counts; a reader who may react gets the buttons. */
+  function drawReactionButtons(li) {
+    const bar = $(":scope > article.post-body > .reactions", li);
+    if (!bar || $("button.reaction", bar)) return;
+    const counts = readCounts(bar);
+    for (const node of $$(".reaction", bar)) node.remove();
+    const who = $(".who", bar);
+    for (const [kind, emoji, name] of reactionKinds) {
+      const b = reactionButton(li.dataset.post, kind, emoji, name);
+      $(".n", b).textContent = counts[kind] ? String(counts[kind]) : "";
+      bar.insertBefore(b, who);
+    }
+  }
+
+  function readCounts(bar) {
+    const counts = {};
+    for (const part of (bar.dataset.counts || "").split(/\s+/)) {
+      const [kind, n] = part.split(":");
+      if (kind && Number(n) > 0) counts[kind] = Number(n);
+    }
+    return counts;
+  }
+
+  /* Counts are the same for every reader; a reader's own button changes only with their own
+     reactions (a frame names who reacted, or the API answers this reader's own click). */
+  function setReactions(postId, counts, mine) {
+    const li = document.getElementById(`p${postId}`);
+    const bar = li && $(":scope > article.post-body > .reactions", li);
+    if (!bar) return;
+    bar.dataset.counts = Object.entries(counts).filter(([, n]) => n > 0).map(([k, n]) => `${k}:${n}`).join(" ");
+    const buttons = $("button.reaction", bar) != null;
+    let total = 0;
+    for (const [kind, emoji, name] of reactionKinds) {
+      const n = counts[kind] || 0;
+      total += n;
+      let node = $(`.reaction[data-kind="${kind}"]`, bar);
+      if (!node && n && !buttons) {
+        node = el("span", { class: "reaction", "data-kind": kind, title: name });
+        node.append(el("span", { "aria-hidden": "true" }, emoji), el("span", { class: "visually-hidden" }, name),
+          el("span", { class: "n" }));
+        bar.insertBefore(node, $(".who", bar));
+      }
+      if (!node) continue;
+      if (!n && !buttons) { node.remove(); continue; }
+      $(".n", node).textContent = n ? String(n) : "";
+      if (mine && node.tagName === "BUTTON") node.setAttribute("aria-pressed", mine.has(kind) ? "true" : "false");
+    }
+    let who = $(".who", bar);
+    if (total && !who && me) {
+      who = el("a", { class: "who", href: `/p/${postId}/reactions` }, "Who reacted");
+      bar.append(who);
+    } else if (!total && who) who.remove();
+  }
+
+  function reactionFrame(data) {
+    const li = document.getElementById(`p${data.post_id}`);
+    if (!li) return;
+    let mine = null;
+    if (String(data.member_id) === me) {
+      mine = new Set($$('button.reaction[aria-pressed="true"]', li).map((b) => b.dataset.kind)
+        .filter((k) => $(`:scope > article.post-body button.reaction[data-kind="${k}"]`, li)));
+      if (data.on) mine.add(data.kind);
+      else mine.delete(data.kind);
+    }
+    setReactions(data.post_id, data.counts || {}, mine);
+  }
+
+  async function pressed(button) {
+    const li = button.closest("li.post");
+    const id = li && li.dataset.post;
+    if (!id) return false;
+    const on = button.getAttribute("aria-pressed") !== "true";
+    const bookmark = button.classList.contains("bookmark");
+    const url = bookmark
+      ? (on ? "/api/v1/bookmarks" : `/api/v1/bookmarks/${id}`)
+      : `/api/v1/posts/${id}/reactions/${button.dataset.kind}`;
+    const response = await fetch(url, {
+      method: on ? "POST" : "DELETE",
+      credentials: "same-origin",
+      headers: { "X-CSRF-Token": body.dataset.csrf || "", "Content-Type": "application/json" },
+      body: bookmark && on ? JSON.stringify({ post_id: Number(id) }) : undefined,
+    });
+    if (!response.ok) return false;
+    if (bookmark) {
+      button.setAttribute("aria-pressed", on ? "true" : "false");
+      button.textContent = on ? "Bookmarked" : "Bookmark";
+      announce(on ? "Bookmarked" : "Bookmark removed");
+      return true;
+    }
+    const answer = await response.json();
+    const counts = {};
+    const mine = new Set();
+    for (const r of answer.reactions || []) {
+      counts[r.kind] = r.count;
+      if (r.mine) mine.add(r.kind);
+    }
+    setReactions(id, counts, mine);
+    return true;
+  }
+
+  if (actsForm) {
+    document.addEventListener("click", (e) => {
+      const button = e.target.closest && e.target.closest("button.reaction, button.bookmark");
+      if (!button || button.getAttribute("form") !== "post-acts") return;
+      e.preventDefault();
+      // Without an answer (offline, refused), the plain form says what happened.
+      pressed(button).then((done) => { if (!done) actsForm.requestSubmit(button); },
+        () => actsForm.requestSubmit(button));
+    });
   }
 
   /* ---------------------------------------------------------------- channel and member */
@@ -327,6 +470,7 @@
     if (scope === "thread") {
       if (kind === "decision.updated") decisionUpdated(data);
       else if (kind === "post.created") insertPost(event.html, data, event.can);
+      else if (kind === "post.reactions") reactionFrame(data);
       else if (kind.startsWith("post.")) replacePost(event.html, data, event.can);
       else threadChanged();  // locked, pinned, slow mode, statement amended
     } else if (scope === "channel") {

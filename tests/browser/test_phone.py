@@ -46,6 +46,8 @@ async def test_no_page_is_wider_than_a_phone(live_server: AppProcess, browser: B
         "/review",
         "/search?q=the",
         "/m/amara",
+        "/members",
+        "/bookmarks",
     ]
     for path in paths:
         await page.goto(live_server.url + path)

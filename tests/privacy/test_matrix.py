@@ -274,6 +274,7 @@ async def _(w: World, v: Viewer, allow: bool) -> None:
             assert link.headers["location"].startswith(f"/t/{c.thread_id}")
             branch = await v.get(f"/t/{c.thread_id}/p/{c.reply_post_id}")
             assert branch.status_code == 200 and "Thanks" in branch.text
+            assert (await v.get(f"/p/{c.root_post_id}/reactions")).status_code == 200
             continue
         for pid in (c.root_post_id, c.reply_post_id, c.edited_post_id):
             await page_same(v, f"/p/{pid}", f"/p/{MISSING_ID}")
@@ -680,10 +681,15 @@ async def _(w: World, v: Viewer, allow: bool) -> None:
 async def _(w: World, v: Viewer, allow: bool) -> None:
     deny_only(allow)
     absent(await list_pages(w, v), f"@{QUIET}")
-    # A member's profile never names their caucuses, whoever looks.
+    # A member's profile names their caucuses only to those who sit in them too (who read the
+    # member list anyway); whoever else looks, admins and facilitators too, learns nothing.
     profile = (await v.get(f"/m/{QUIET}")).text
     main = profile.split('<main id="main"', 1)[-1].split("</main>", 1)[0]
-    absent({f"/m/{QUIET}": main}, w.L.name_word, w.U.name_word, "aucus")
+    if v.role in ACTIVE:
+        assert w.L.name in main and w.U.name in main
+        absent({f"/m/{QUIET}": main}, "Oriole")
+    else:
+        absent({f"/m/{QUIET}": main}, w.L.name_word, w.U.name_word, "aucus")
 
 
 @check("join_requests", "lists_and_counts")
@@ -825,6 +831,21 @@ async def _(w: World, v: Viewer, allow: bool) -> None:
             ("appeal", {"note": "probe"}),
         ):
             await form_same(v, f"/p/{pid}/{verb}", f"/p/{m}/{verb}", data)
+        # Reactions and bookmarks: refused like a missing post, and who reacted is hidden.
+        await form_same(v, f"/p/{pid}/react", f"/p/{m}/react", {"kind": "agree"})
+        await form_same(v, f"/p/{pid}/bookmark", f"/p/{m}/bookmark")
+        await page_same(v, f"/p/{pid}/reactions", f"/p/{m}/reactions")
+        if has_route(w.app, "GET", API + "/posts/{post_id}/reactions"):
+            await api_same(v, "GET", f"/posts/{pid}/reactions", f"/posts/{m}/reactions")
+            for method in ("POST", "DELETE"):
+                await api_same(
+                    v, method, f"/posts/{pid}/reactions/agree", f"/posts/{m}/reactions/agree"
+                )
+            await api_same(v, "DELETE", f"/bookmarks/{pid}", f"/bookmarks/{m}")
+            for bearer in v.api_modes():
+                b1 = await v.api("POST", f"{API}/bookmarks", bearer=bearer, body={"post_id": pid})
+                b2 = await v.api("POST", f"{API}/bookmarks", bearer=bearer, body={"post_id": m})
+                assert_same(b1, b2, (401, 404))
         # Replying under a hidden post answers like replying under a missing one.
         r1 = await v.form(f"/t/{open_tid}/posts", {"body": "probe", "parent_id": str(pid)})
         r2 = await v.form(f"/t/{open_tid}/posts", {"body": "probe", "parent_id": str(m)})
@@ -1289,6 +1310,16 @@ API_PRIVACY: dict[str, str] = {
     "GET /api/v1/reports/{report_id}": "reports matrix (json)",
     "POST /api/v1/reports/{report_id}/acts": "reports matrix (acts)",
     "GET /api/v1/committee": SITE_ONLY + "the public roster",
+    "GET /api/v1/posts/{post_id}/reactions": "caucus_post error_messages; tests/privacy/"
+    "test_people.py",
+    "POST /api/v1/posts/{post_id}/reactions/{kind}": "caucus_post error_messages",
+    "DELETE /api/v1/posts/{post_id}/reactions/{kind}": "caucus_post error_messages",
+    "GET /api/v1/bookmarks": "the caller's own bookmarks, narrowed to posts they read "
+    "(tests/test_reactions.py: a caucus left drops its posts)",
+    "POST /api/v1/bookmarks": "caucus_post error_messages",
+    "DELETE /api/v1/bookmarks/{post_id}": "caucus_post error_messages",
+    "GET /api/v1/members": "no caucus data (tests/privacy/test_people.py, every role)",
+    "GET /api/v1/members/{handle}": "shared caucuses only (tests/privacy/test_people.py)",
 }
 
 

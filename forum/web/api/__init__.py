@@ -25,6 +25,7 @@ from forum.web.api import (
     mail_prefs,
     moderation,
     openapi,
+    people,
     reports,
     statements,
     threads,
@@ -44,6 +45,7 @@ MODULES: list[ModuleType] = [
     decisions,
     mail_prefs,
     reports,
+    people,
 ]
 
 

@@ -195,7 +195,12 @@ async def account_view(
         "account.html",
         {
             "errors": errors or {},
-            "form": {"display_name": ctx.member.display_name, **(form or {})},
+            "form": {
+                "display_name": ctx.member.display_name,
+                "pronouns": ctx.member.pronouns,
+                "bio": ctx.member.bio,
+                **(form or {}),
+            },
             "saved": saved,
             **(await account_section(ctx)),
         },
@@ -216,9 +221,11 @@ async def update_profile(request: Request) -> Response:
     ctx = _ctx(request)
     form = await read_form(request)
     try:
-        await accounts.update_profile(ctx, from_form(Profile, form).display_name)
+        data = from_form(Profile, form)
+        await accounts.update_profile(ctx, data.display_name, data.pronouns, data.bio)
     except Invalid as exc:
-        return await account_view(request, _errors(exc), _kept(form, "display_name"), status=400)
+        kept = {name: form.get(name, "") for name in ("display_name", "pronouns", "bio")}
+        return await account_view(request, _errors(exc), kept, status=400)
     return RedirectResponse("/account?saved=profile", status_code=303)
 
 

@@ -12,7 +12,7 @@ from forum.models.moderation import FLAG_REASONS
 from forum.policy import Action
 from forum.schemas.moderation import Appeal, FlagPost, Resolve, ThreadAct, WithReason
 from forum.schemas.parse import from_form
-from forum.services import access, accounts, channels, moderation, moderation_log
+from forum.services import access, accounts, channels, moderation, moderation_log, people
 from forum.services.context import Ctx
 from forum.services.moderation import REASON_LABELS, THREAD_ACTIONS
 from forum.web.access import access as rule
@@ -209,20 +209,6 @@ async def review_action(request: Request) -> Response:
 # ---- members: profile, warnings, suspension appeals ------------------------------------------
 
 
-@rule("member")
-async def profile(request: Request) -> Response:
-    ctx = _ctx(request)
-    policy.require(ctx.actor, Action.SEE_PROFILE)
-    member = await accounts.member_by_handle(request.path_params["handle"])
-    if not policy.can(ctx.actor, Action.SEE_PROFILE, member):
-        raise NotFound()
-    return render(
-        request,
-        "profile.html",
-        {"member": member, "errors": {}, "done": request.query_params.get("done")},
-    )
-
-
 @rule("policy")
 async def warn(request: Request) -> Response:
     ctx = _ctx(request)
@@ -231,11 +217,16 @@ async def warn(request: Request) -> Response:
     try:
         await moderation.warn(ctx, handle, from_form(WithReason, form).reason)
     except Invalid as exc:
-        member = await accounts.member_by_handle(handle)
+        found = await people.profile(ctx, handle)
         return render(
             request,
             "profile.html",
-            {"member": member, "done": None, "errors": exc.fields or {"form": exc.message}},
+            {
+                "member": found.member,
+                "info": found,
+                "done": None,
+                "errors": exc.fields or {"form": exc.message},
+            },
             status=400,
         )
     return RedirectResponse(f"/m/{handle}?done=warned", status_code=303)
