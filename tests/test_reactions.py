@@ -284,7 +284,9 @@ async def test_thread_page_loads_reactions_and_bookmarks_in_constant_queries(
         assert page.text.count('data-kind="heart" aria-pressed="true"') == 0
         counts.append(len(queries))
     assert counts[0] == counts[1] and counts[2] == counts[3]
-    assert counts[0] <= 6, queries
+    # First visit: session, seats, thread (with marker and draft), posts, decisions, marks, and
+    # the read marker moved; repeat visits find posts and decisions cached.
+    assert counts[0] <= 7, queries
 
 
 async def test_clicks_at_once_count_once_each(app: Starlette) -> None:

@@ -39,6 +39,19 @@ async def nothing(apps, schema_editor):
     return None
 
 
+
+class AddFilledField(ops.AddField):
+    """A NOT NULL column for a table that may already have rows: the state changes here, and
+    the column is added by the RunSQL beside it with a database default (tortoise's AddField
+    adds no default, and a NOT NULL column without one cannot join a table with rows)."""
+
+    async def database_forward(self, app_label, old_state, new_state, state_editor=None):
+        return None
+
+    async def database_backward(self, app_label, old_state, new_state, state_editor=None):
+        return None
+
+
 class Migration(migrations.Migration):
     dependencies = [('forum', '0009_mailaccounts')]
 
@@ -102,10 +115,14 @@ class Migration(migrations.Migration):
             options={'table': 'decision_voter', 'app': 'forum', 'unique_together': (('decision', 'member'),), 'pk_attr': 'id'},
             bases=['PublicIdModel'],
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='Channel',
             name='proposers',
             field=fields.CharField(default='members', max_length=16),
+        ),
+        ops.RunSQL(
+            "ALTER TABLE channel ADD COLUMN proposers VARCHAR(16) NOT NULL DEFAULT 'members'",
+            reverse_sql="ALTER TABLE channel DROP COLUMN proposers",
         ),
         ops.RunPython(without_rowid, nothing),
     ]

@@ -4,6 +4,19 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 from tortoise.indexes import Index
 
+
+class AddFilledField(ops.AddField):
+    """A NOT NULL column for a table that may already have rows: the state changes here, and
+    the column is added by the RunSQL beside it with a database default (tortoise's AddField
+    adds no default, and a NOT NULL column without one cannot join a table with rows)."""
+
+    async def database_forward(self, app_label, old_state, new_state, state_editor=None):
+        return None
+
+    async def database_backward(self, app_label, old_state, new_state, state_editor=None):
+        return None
+
+
 class Migration(migrations.Migration):
     dependencies = [('forum', '0010_decisions')]
 
@@ -29,10 +42,14 @@ class Migration(migrations.Migration):
             options={'table': 'mail_settings', 'app': 'forum', 'pk_attr': 'id'},
             bases=['Model'],
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='Notification',
             name='mail_state',
             field=fields.CharField(default='new', max_length=8),
+        ),
+        ops.RunSQL(
+            "ALTER TABLE notification ADD COLUMN mail_state VARCHAR(8) NOT NULL DEFAULT 'new'",
+            reverse_sql="ALTER TABLE notification DROP COLUMN mail_state",
         ),
         # Notifications from before email existed are not mailed now.
         ops.RunSQL("UPDATE notification SET mail_state = 'skipped'", reverse_sql=""),
