@@ -15,8 +15,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from forum import renderer, seams
 from forum.db import tortoise_config
-from forum.mail.outbox import Deliverer
-from forum.mail.transport import make_transport
+from forum.mail.outbox import make_deliverer
 from forum.realtime.broker import make_broker
 from forum.realtime.events import prune
 from forum.realtime.hub import Hub, SocketLimits
@@ -53,9 +52,7 @@ def create_app(settings: Settings, warm_renderer: bool = False) -> Starlette:
         ),
     )
     services.publish = broker.publish
-    deliverer = Deliverer(
-        make_transport(settings.email_url), settings.sender, settings.email_from_name
-    )
+    deliverer = make_deliverer(settings)
     services.wake_mail = deliverer.poke
 
     @asynccontextmanager

@@ -94,6 +94,21 @@ def cmd_create_token(settings: Settings, args: argparse.Namespace) -> None:
     asyncio.run(_with_db(settings, work))
 
 
+def cmd_mail_test(settings: Settings, args: argparse.Namespace) -> None:
+    from forum.mail.check import send_test
+
+    async def work(_services: Services) -> Any:
+        try:
+            return await send_test(settings, args.address)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+
+    result = asyncio.run(_with_db(settings, work))
+    if not result.ok:
+        raise CommandError(f"not sent through {result.transport}: {result.error}")
+    print(f"sent to {args.address} through {result.transport}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="forum",
@@ -139,6 +154,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--expires-days", type=int, help="the token stops working after this many days")
     p.set_defaults(run=cmd_create_token)
+
+    p = sub.add_parser(
+        "mail-test",
+        help="send a test message through FORUM_EMAIL_URL now and say what happened",
+    )
+    p.add_argument("address", help="where to send it")
+    p.set_defaults(run=cmd_mail_test)
 
     _more_commands(sub)
     return parser

@@ -61,6 +61,11 @@ class Settings:
     # The From address; unset: forum@ the base URL's host.
     email_from: str = ""
     email_from_name: str = "forum"
+    # The outbox: a claimed message is another process's to send once this long has passed
+    # (a process killed mid-send); sent messages are kept this many days, failed ones longer.
+    email_lease_seconds: float = 120.0
+    email_sent_retention_days: int = 30
+    email_failed_retention_days: int = 90
 
     @property
     def secure_cookies(self) -> bool:
@@ -92,6 +97,13 @@ class Settings:
             email_url=_email_url(env, database_url),
             email_from=env.get("FORUM_EMAIL_FROM", ""),
             email_from_name=env.get("FORUM_EMAIL_FROM_NAME", cls.email_from_name),
+            email_lease_seconds=_number(env, "FORUM_EMAIL_LEASE_SECONDS", cls.email_lease_seconds),
+            email_sent_retention_days=int(
+                _number(env, "FORUM_EMAIL_SENT_RETENTION_DAYS", cls.email_sent_retention_days)
+            ),
+            email_failed_retention_days=int(
+                _number(env, "FORUM_EMAIL_FAILED_RETENTION_DAYS", cls.email_failed_retention_days)
+            ),
             redis_url=env.get("FORUM_REDIS_URL") or None,
             secret_key=secret,
             base_url=env.get("FORUM_BASE_URL", cls.base_url).rstrip("/"),
