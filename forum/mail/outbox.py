@@ -113,9 +113,9 @@ def build_message(row: OutboxMessage, sender: str, sender_name: str = "") -> Ema
     return message
 
 
-def backoff(attempts: int) -> float:
+def backoff(attempts: int, first: float = BACKOFF_FIRST) -> float:
     """Seconds to wait after the `attempts`-th failed try, with up to 10% jitter."""
-    delay = min(BACKOFF_FIRST * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+    delay = min(first * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
     return delay * (1 + random.random() / 10)
 
 
@@ -165,6 +165,7 @@ async def deliver(
     sender: str,
     name: str = "",
     within: float | None = None,
+    backoff_first: float = BACKOFF_FIRST,
 ) -> str:
     """Send one claimed row and record the result: "sent", "retry" or "failed". `within`
     (seconds) bounds the whole talk with the server (a stalled one is a temporary failure)."""
@@ -201,7 +202,8 @@ async def deliver(
             status="queued",
             last_error=reason[:500],
             claimed_until=None,
-            next_attempt_at=datetime.now(UTC) + timedelta(seconds=backoff(row.attempts)),
+            next_attempt_at=datetime.now(UTC)
+            + timedelta(seconds=backoff(row.attempts, backoff_first)),
         )
         return "retry"
     await _finish(row, status="sent", sent_at=datetime.now(UTC), claimed_until=None, last_error="")
@@ -267,6 +269,8 @@ class Deliverer:
     lease: float = LEASE_SECONDS
     batch: int = BATCH
     send_timeout: float | None = None
+    # The wait after a first failed try (doubling after each further one).
+    backoff_first: float = BACKOFF_FIRST
     sent_retention_days: float = 30
     failed_retention_days: float = 90
     prune_every: float = 3600.0
@@ -313,7 +317,12 @@ class Deliverer:
                     await release(row)
                     return
                 await deliver(
-                    row, self.transport, self.sender, self.sender_name, within=self._send_timeout
+                    row,
+                    self.transport,
+                    self.sender,
+                    self.sender_name,
+                    within=self._send_timeout,
+                    backoff_first=self.backoff_first,
                 )
 
         results = await asyncio.gather(*(one(row) for row in rows), return_exceptions=True)
