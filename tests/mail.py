@@ -27,12 +27,21 @@ class SmtpSink:
         self.received: list[tuple[str, list[str], EmailMessage]] = []
         self.answer = "250 OK"
         self.stalled = 0
+        self.sessions = 0  # EHLOs seen: how many connections clients opened
         self._lock = threading.Lock()
         self.controller = Controller(self, hostname="127.0.0.1", port=port or _free_port())
 
     @property
     def url(self) -> str:
         return f"smtp://127.0.0.1:{self.controller.port}"
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        with self._lock:
+            self.sessions += 1
+        session.host_name = hostname
+        return responses
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.answer == "stall":
