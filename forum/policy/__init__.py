@@ -14,7 +14,16 @@ outside this package (tests/test_policy.py greps for it).
 
 from __future__ import annotations
 
-from forum.policy import caucuses, channels, members, moderation, notifications, posts, threads
+from forum.policy import (
+    caucuses,
+    channels,
+    mail,
+    members,
+    moderation,
+    notifications,
+    posts,
+    threads,
+)
 from forum.policy.actors import Action, Actor, deny, is_admin, is_site_moderator, kind_of
 from forum.policy.caucuses import is_convener_seat, visible_caucuses
 from forum.policy.channels import (
@@ -45,6 +54,7 @@ __all__ = [
     "is_convener_seat",
     "is_site_moderator",
     "kind_of",
+    "mail",
     "members",
     "moderation",
     "notifications",

@@ -52,6 +52,7 @@ class Action(StrEnum):
     SEE_PROFILE = "see_profile"
     USE_ACCOUNT = "use_account"
     TAKE_PART = "take_part"
+    SEE_MAIL_LOG = "see_mail_log"
 
 
 @dataclass(frozen=True)

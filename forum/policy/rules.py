@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from forum.policy import caucuses, channels, members, moderation, posts, threads
+from forum.policy import caucuses, channels, mail, members, moderation, posts, threads
 from forum.policy.actors import Action, Actor, deny, kind_of
 
 Rule = Callable[[Actor, Any], bool]
@@ -79,6 +79,7 @@ _RULES: dict[Action, Rule] = {
     Action.REVIEW_SITE: moderation.can_review_site,
     Action.REVIEW: moderation.can_review,
     Action.SEE_PROFILE: members.can_see_profile,
+    Action.SEE_MAIL_LOG: mail.can_see_mail_log,
 }
 
 

@@ -79,6 +79,8 @@ def routes() -> list[BaseRoute]:
         Route("/admin/members", admin.members, methods=["GET"]),
         Route("/admin/members/{handle}/{verb}", admin.member_action, methods=["POST"]),
         Route("/admin/invites", admin.create_invite, methods=["POST"]),
+        Route("/admin/mail", admin.mail, methods=["GET"]),
+        Route("/admin/mail/{message_id}", admin.mail_message, methods=["GET"]),
         WebSocketRoute("/ws", ws.live),
         Mount("/api/v1", routes=api.routes()),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
