@@ -870,6 +870,21 @@ async def m_survival(bench: Bench) -> Result:
     )
 
 
+async def m_outbox_10k(bench: Bench) -> Result:
+    """The email outbox delivers 10,000 messages to a local aiosmtpd sink (SQLite)."""
+    import bench_outbox
+
+    out = await asyncio.to_thread(bench_outbox.drive, bench.workdir, note)
+    return Result(
+        "outbox_10k",
+        "pass" if out["ok"] else "FAIL",
+        out["value"],
+        GOALS["outbox_10k"],
+        out["how"],
+        out["data"],
+    )
+
+
 # ---- the run -------------------------------------------------------------------------------
 
 Measure = Callable[[Bench], Awaitable[Result | None]]
@@ -885,6 +900,7 @@ MEASURES: dict[str, tuple[Measure, float]] = {
     "ws_fanout_5k": (m_ws_fanout_5k, 200),
     "soak": (m_soak, 240),  # --soak: SOAK_LIMIT
     "survival": (m_survival, 240),  # --soak: SURVIVAL_LIMIT
+    "outbox_10k": (m_outbox_10k, 300),
 }
 SOAK_LIMIT = 600
 SURVIVAL_LIMIT = 420
@@ -899,6 +915,7 @@ GOALS = {
     "ws_idle_memory": "<= 32 KiB/socket",
     "soak": "0 err, p99 < 250 ms, 0 missing",
     "survival": "0 lost, 0 doubled, 0 missing",
+    "outbox_10k": "< 60 s, each once",
 }
 
 

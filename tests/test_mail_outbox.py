@@ -18,7 +18,7 @@ from starlette.routing import Route
 from tortoise.transactions import in_transaction
 
 from forum.app import create_app
-from forum.mail.outbox import Deliverer, backlog, claim, enqueue
+from forum.mail.outbox import MAX_ATTEMPTS, Deliverer, backlog, claim, enqueue
 from forum.mail.transport import FileTransport, SmtpTransport, make_transport
 from forum.models import OutboxMessage, Thread
 from forum.services import channels, posting
@@ -372,3 +372,34 @@ def test_mail_test_sends_through_the_configured_transport_and_says_so(tmp_path: 
     assert refused.returncode == 1
     assert f"not sent through {sink.url}:" in refused.stderr
     assert "Traceback" not in refused.stderr + bad.stderr
+
+
+async def test_non_ascii_subjects_names_and_texts_arrive_intact(sink: SmtpSink) -> None:
+    async with in_transaction() as conn:
+        await enqueue(
+            conn,
+            kind="test",
+            to="zoe@example.org",
+            subject="Réponse à « Ça va ? » — 続き",
+            text="Grüße, Zoë.\nSecond line ✓",
+            html="<p>Grüße, Zoë.</p>",
+            headers={"X-Thread-Title": "Ünïcode"},
+            domain="forum.test",
+        )
+    await Deliverer(SmtpTransport(sink.url), "forum@forum.test", "Forum Ünion").drain()
+    [message] = sink.messages
+    assert message["Subject"] == "Réponse à « Ça va ? » — 続き"
+    assert message["From"] == "Forum Ünion <forum@forum.test>"
+    assert message["X-Thread-Title"] == "Ünïcode"
+    assert message.get_body(("plain",)).get_content() == "Grüße, Zoë.\nSecond line ✓"
+    assert "<p>Grüße, Zoë.</p>" in message.get_body(("html",)).get_content()
+
+
+async def test_a_message_is_given_up_after_its_last_attempt() -> None:
+    server = SmtpSink()  # nothing listens
+    row = await _queue()
+    await OutboxMessage.filter(id=row.id).update(attempts=MAX_ATTEMPTS - 1)
+    assert await Deliverer(SmtpTransport(server.url), "f@forum.test").drain() == 1
+    row = await OutboxMessage.get(id=row.id)
+    assert (row.status, row.attempts) == ("failed", MAX_ATTEMPTS)
+    assert row.last_error.startswith(f"gave up after {MAX_ATTEMPTS} attempts: ")

@@ -31,7 +31,10 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, make_msgid
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,8 +50,9 @@ from forum.settings import Settings
 
 log = logging.getLogger("forum.mail")
 
-MAX_ATTEMPTS = 8
-# First retry after 30 s, doubling to at most 6 hours: 8 attempts span about a day.
+# First retry after 30 s, doubling to at most 6 hours: 14 attempts span about a day (8, as
+# first written, gave up after an hour: a mail relay down over lunch lost every message).
+MAX_ATTEMPTS = 14
 BACKOFF_FIRST = 30.0
 BACKOFF_MAX = 6 * 3600.0
 # A claimed message must be sent (or its failure written) within this long, or it is claimed
@@ -98,19 +102,34 @@ async def enqueue(
     )
 
 
-def build_message(row: OutboxMessage, sender: str, sender_name: str = "") -> EmailMessage:
-    """The MIME message for an outbox row: plain text, with an HTML alternative when given."""
-    message = EmailMessage()
-    message["From"] = formataddr((sender_name, sender)) if sender_name else sender
-    message["To"] = row.to_address
-    message["Subject"] = row.subject
-    message["Date"] = formatdate(row.created_at.timestamp(), localtime=False, usegmt=True)
-    for name, value in (row.headers or {}).items():
-        message[name] = value
-    message.set_content(row.body_text)
+def build_message(row: OutboxMessage, sender: str, sender_name: str = "") -> Message:
+    """The MIME message for an outbox row: plain text, with an HTML alternative when given.
+
+    Built with the email package's compat32 classes: the modern `EmailMessage` parses every
+    header it is given into objects and costs five times as much to build and flatten, which
+    is most of what sending a message costs. Header values are checked here instead: no line
+    breaks (a header injection), non-ASCII encoded as RFC 2047 words."""
+    parts = [_text_part(row.body_text, "plain")]
     if row.body_html:
-        message.add_alternative(row.body_html, subtype="html")
+        parts.append(_text_part(row.body_html, "html"))
+    alternatives = MIMEMultipart("alternative", _subparts=parts) if len(parts) > 1 else None
+    message: Message = alternatives or parts[0]
+    fixed = {
+        "From": formataddr((sender_name, sender), charset="utf-8") if sender_name else sender,
+        "To": row.to_address,
+        "Subject": row.subject,
+        "Date": formatdate(row.created_at.timestamp(), localtime=False, usegmt=True),
+    }
+    for name, value in [*fixed.items(), *(row.headers or {}).items()]:
+        if not isinstance(value, str) or "\r" in value or "\n" in value:
+            raise ValueError(f"the {name} header is not one line of text")
+        message[name] = value if value.isascii() else Header(value, "utf-8", header_name=name)  # type: ignore[assignment]
     return message
+
+
+def _text_part(text: str, subtype: str) -> MIMEText:
+    # ASCII stays readable 7-bit text; anything else is UTF-8 (base64, which any client reads).
+    return MIMEText(text, subtype, "us-ascii" if text.isascii() else "utf-8")
 
 
 def backoff(attempts: int, first: float = BACKOFF_FIRST) -> float:
@@ -152,6 +171,17 @@ async def _finish(row: OutboxMessage, **changes: Any) -> bool:
         **changes
     )
     return bool(done)
+
+
+async def _mark_sent(row: OutboxMessage) -> None:
+    # `_finish` for the common case, written out: building the ORM's query for each message
+    # cost a fifth of the deliverer's time per message.
+    conn = connections.get("default")
+    sql = (
+        "UPDATE email_outbox SET status = 'sent', sent_at = ?, claimed_until = NULL, "
+        "last_error = '' WHERE id = ? AND status = 'sending' AND attempts = ?"
+    )
+    await conn.execute_query(sql_for(conn, sql), [datetime.now(UTC), row.id, row.attempts])
 
 
 async def release(row: OutboxMessage) -> None:
@@ -206,7 +236,7 @@ async def deliver(
             + timedelta(seconds=backoff(row.attempts, backoff_first)),
         )
         return "retry"
-    await _finish(row, status="sent", sent_at=datetime.now(UTC), claimed_until=None, last_error="")
+    await _mark_sent(row)
     return "sent"
 
 

@@ -14,7 +14,7 @@ import os
 import ssl
 import sys
 import tempfile
-from email.message import EmailMessage
+from email.message import Message
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
@@ -33,7 +33,7 @@ class PermanentFailure(Exception):
 class Transport(Protocol):
     description: str
 
-    async def send(self, message: EmailMessage) -> None: ...
+    async def send(self, message: Message) -> None: ...
 
     async def close(self) -> None: ...
 
@@ -64,10 +64,14 @@ class SmtpTransport:
         self.reuse = reuse
         self.pool = pool
         self._idle: list[aiosmtplib.SMTP] = []
+        # Built once: loading the system's CA certificates costs tens of milliseconds.
+        self._tls: ssl.SSLContext | None = None
         # Never the password: this is shown to operators.
         self.description = f"{parts.scheme}://{self.host}:{self.port}"
 
     async def _connect(self) -> aiosmtplib.SMTP:
+        if self._tls is None:
+            self._tls = ssl.create_default_context()
         client = aiosmtplib.SMTP(
             hostname=self.host,
             port=self.port,
@@ -76,7 +80,7 @@ class SmtpTransport:
             use_tls=self.implicit_tls,
             # None: STARTTLS if the server offers it, plain otherwise (a local relay).
             start_tls=None if not self.implicit_tls else False,
-            tls_context=ssl.create_default_context(),
+            tls_context=self._tls,
             timeout=self.timeout,
             local_hostname=self.local_hostname,
         )
@@ -87,7 +91,7 @@ class SmtpTransport:
             raise
         return client
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Message) -> None:
         try:
             await self._send(message)
         except ValueError as exc:  # an address aiosmtplib cannot put in an envelope
@@ -106,7 +110,7 @@ class SmtpTransport:
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise TemporaryFailure(_describe(exc)) from exc
 
-    async def _send(self, message: EmailMessage) -> None:
+    async def _send(self, message: Message) -> None:
         if self.reuse and self._idle:
             client = self._idle.pop()
             try:
@@ -154,7 +158,7 @@ class FileTransport:
         self.folder = folder
         self.description = f"file://{folder}"
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Message) -> None:
         data = bytes(message)
         await asyncio.to_thread(self._write, data, _file_name(message))
 
@@ -176,7 +180,7 @@ class FileTransport:
 class ConsoleTransport:
     description = "console"
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Message) -> None:
         text = message.as_string()
         sys.stdout.write(f"----- email -----\n{text}\n----- end -----\n")
         sys.stdout.flush()
@@ -197,7 +201,7 @@ def make_transport(url: str, local_hostname: str | None = None) -> Transport:
     raise ValueError("FORUM_EMAIL_URL must be smtp://, smtps://, file:///folder or console")
 
 
-def _file_name(message: EmailMessage) -> str:
+def _file_name(message: Message) -> str:
     """A sortable, unique file name: the moment and the Message-ID's random part."""
     from datetime import UTC, datetime
 
