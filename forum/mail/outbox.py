@@ -342,7 +342,15 @@ class Deliverer:
         gate = asyncio.Semaphore(self.concurrency)
 
         async def one(row: OutboxMessage) -> None:
-            async with gate:
+            try:
+                await gate.acquire()
+            except asyncio.CancelledError:
+                # The process is stopping (a deploy, a restart): a row not yet begun goes back
+                # at once, rather than waiting out its lease. One being sent stays claimed: the
+                # server may have taken it.
+                await asyncio.shield(release(row))
+                raise
+            try:
                 if time.monotonic() > last_start:
                     await release(row)
                     return
@@ -354,6 +362,8 @@ class Deliverer:
                     within=self._send_timeout,
                     backoff_first=self.backoff_first,
                 )
+            finally:
+                gate.release()
 
         results = await asyncio.gather(*(one(row) for row in rows), return_exceptions=True)
         for result in results:
