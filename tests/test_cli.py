@@ -35,6 +35,7 @@ def test_every_command_has_help(tmp_path: Path) -> None:
         "create-channel",
         "import-statements",
         "demo",
+        "mail-test",
     )
     for command in commands:
         assert command in top.stdout

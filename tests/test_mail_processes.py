@@ -154,7 +154,6 @@ async def test_a_deliverer_killed_mid_send_loses_nothing_and_sends_nothing_twice
     assert {row.id for row in rows if row.attempts == 2} == set(claimed)
 
 
-@pytest.mark.parametrize("outbox_url", ["sqlite"], indirect=True)
 async def test_an_app_process_killed_mid_send_and_rows_queued_meanwhile_go_out_on_restart(
     outbox_db: str, sink: SmtpSink, stalling_sink: SmtpSink, tmp_path: Path
 ) -> None:
