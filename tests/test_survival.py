@@ -110,13 +110,9 @@ async def writer(
 async def test_steady_posting_survives_a_killed_process_and_a_redis_restart(
     postgres_url: str, private_redis: RedisProcess, tmp_path: Path
 ) -> None:
-    env = {
-        "FORUM_DATABASE_URL": postgres_url,
-        "FORUM_REDIS_URL": private_redis.url,
-        # Writers here post faster than any person; the posting limits have tests of their own.
-        "FORUM_POST_RATE": "600/minute",
-        "FORUM_NEW_MEMBER_POST_RATE": "600/minute",
-    }
+    env = {"FORUM_DATABASE_URL": postgres_url, "FORUM_REDIS_URL": private_redis.url,
+           # Writers here post faster than any person; the posting limits have tests of their own.
+           "FORUM_POST_RATE": "600/minute", "FORUM_NEW_MEMBER_POST_RATE": "600/minute"}
     forum_cli(env, "migrate")
     handles = [f"writer{i}" for i in range(WRITERS)] + ["reader"]
     for handle in handles:

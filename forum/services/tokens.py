@@ -65,6 +65,7 @@ def scopes_of(row: ApiToken) -> frozenset[str]:
     return frozenset(row.scopes.split()) & frozenset(TOKEN_SCOPES)
 
 
+
 def clean_scopes(values: Iterable[str]) -> str:
     """The stored form of requested scopes: known names only, `read` always included (every
     token may read), in a fixed order."""
