@@ -6,8 +6,9 @@ PostgreSQL `FOR UPDATE SKIP LOCKED`, so two processes never claim the same row; 
 writer at a time, so the same UPDATE is atomic there), marks them `sending` with a lease, sends
 them, and records the result. A process killed mid-send leaves rows `sending` whose lease runs
 out; another deliverer (or the same process restarted) claims them again. So a message can be
-sent twice only when a process dies between the server's acceptance and the row's update; it
-then goes out with the same Message-ID, which mail clients use to show it once.
+sent twice only when a process dies between the server's acceptance and the row's update (or
+the server answers its acceptance too late for our timeout); it then goes out with the same
+Message-ID, which mail clients use to show it once.
 
 A deliverer never starts a send that could outlive its lease: each send is bounded by
 `send_timeout` (half the lease by default), and rows of a batch still waiting for a free slot
