@@ -17,8 +17,7 @@ from forum import renderer, seams
 from forum.db import tortoise_config
 from forum.mail.listener import MailListener
 from forum.mail.notifier import Notifier
-from forum.mail.outbox import Deliverer
-from forum.mail.transport import make_transport
+from forum.mail.outbox import backlog, make_deliverer
 from forum.metrics import Metrics, add_pool_gauges
 from forum.realtime.broker import make_broker
 from forum.realtime.events import Publish, prune
@@ -58,9 +57,7 @@ def create_app(settings: Settings, warm_renderer: bool = False) -> Starlette:
         ),
     )
     services.publish = broker.publish
-    deliverer = Deliverer(
-        make_transport(settings.email_url), settings.sender, settings.email_from_name
-    )
+    deliverer = make_deliverer(settings)
     services.wake_mail = deliverer.poke
     # Replies by email, received in this process (FORUM_MAIL_IN): posted here, so they reach
     # this process's sockets even with the in-process broker.
@@ -145,6 +142,22 @@ def app_metrics(hub: Hub, broker: object) -> Metrics:
     """The process's metrics, with the readings of its running parts. More plug in with
     `app.state.metrics.add_gauge(...)` (see forum.metrics)."""
     metrics = Metrics()
+
+    async def outbox_waiting() -> float:
+        state = await backlog()
+        return float(state["queued"] + state["sending"])
+
+    async def outbox_oldest() -> float:
+        return float((await backlog())["oldest_queued_seconds"])
+
+    metrics.add_async_gauge(
+        "forum_outbox_backlog",
+        "Emails written and not yet sent (queued or sending)",
+        outbox_waiting,
+    )
+    metrics.add_async_gauge(
+        "forum_outbox_oldest_seconds", "Age of the oldest email not yet sent", outbox_oldest
+    )
     metrics.add_gauge("forum_open_sockets", "Websockets open in this process", lambda: hub.count)
     metrics.add_counter(
         "forum_events_dispatched",

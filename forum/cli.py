@@ -112,6 +112,21 @@ def cmd_mail_in(settings: Settings, args: argparse.Namespace) -> None:
     asyncio.run(serve(settings, args.host, args.port, args.lmtp or settings.mail_in_lmtp))
 
 
+def cmd_mail_test(settings: Settings, args: argparse.Namespace) -> None:
+    from forum.mail.check import send_test
+
+    async def work(_services: Services) -> Any:
+        try:
+            return await send_test(settings, args.address)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+
+    result = asyncio.run(_with_db(settings, work))
+    if not result.ok:
+        raise CommandError(f"not sent through {result.transport}: {result.error}")
+    print(f"sent to {args.address} through {result.transport}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="forum",
@@ -175,6 +190,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=2525)
     p.add_argument("--lmtp", action="store_true", help="speak LMTP (also FORUM_MAIL_IN_LMTP=1)")
     p.set_defaults(run=cmd_mail_in)
+
+    p = sub.add_parser(
+        "mail-test",
+        help="send a test message through FORUM_EMAIL_URL now and say what happened",
+    )
+    p.add_argument("address", help="where to send it")
+    p.set_defaults(run=cmd_mail_test)
 
     _more_commands(sub)
     return parser

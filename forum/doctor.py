@@ -222,6 +222,92 @@ async def check_metrics(settings: Settings) -> list[Finding]:
 
 
 # In order of what an operator fixes first. Append more (they run after these).
+async def check_email(settings: Settings) -> list[Finding]:
+    """The outgoing mail transport: named, and for SMTP reached (EHLO, then QUIT: nothing is
+    sent; `forum mail-test ADDRESS` sends a real message)."""
+    from urllib.parse import urlsplit
+
+    import aiosmtplib
+
+    from forum.mail.transport import make_transport
+
+    topic = "email"
+    try:
+        transport = make_transport(settings.email_url)
+    except ValueError as exc:
+        return [fail(topic, str(exc), "set FORUM_EMAIL_URL to smtp://user:pass@host:port")]
+    if settings.email_url == "console":
+        return [
+            warn(
+                topic,
+                "mail is printed to the console, not sent",
+                "set FORUM_EMAIL_URL=smtp://user:pass@host:587 (or smtps://...:465)",
+            )
+        ]
+    if settings.email_url.startswith("file://"):
+        return [
+            warn(
+                topic,
+                f"mail is written as files ({transport.description}), not sent",
+                "set FORUM_EMAIL_URL=smtp://user:pass@host:587 for members to receive it",
+            )
+        ]
+    parts = urlsplit(settings.email_url)
+    implicit = parts.scheme == "smtps"
+    client = aiosmtplib.SMTP(
+        hostname=parts.hostname,
+        port=parts.port or (465 if implicit else 25),
+        use_tls=implicit,
+        start_tls=None if not implicit else False,
+        timeout=5,
+    )
+    try:
+        await client.connect()
+        await client.quit()
+    except Exception as exc:
+        return [
+            fail(
+                topic,
+                f"{transport.description} does not answer ({type(exc).__name__})",
+                "check FORUM_EMAIL_URL's host and port, and that the relay accepts this host",
+            )
+        ]
+    found = [ok(topic, f"{transport.description} answers")]
+    if not settings.email_from:
+        found.append(warn(topic, f"mail comes from {settings.sender}", "set FORUM_EMAIL_FROM"))
+    return found
+
+
+async def check_reports_key(settings: Settings) -> list[Finding]:
+    """Confidential reports need their key outside the database."""
+    from forum.services import reports_crypto
+
+    topic = "reports key"
+    source = reports_crypto.key_source(settings)
+    if source == "env":
+        return [ok(topic, "FORUM_REPORTS_KEY is set")]
+    if source.startswith("file:"):
+        path = source[5:]
+        if _exists(path):
+            return [
+                ok(topic, f"the key file {path} exists"),
+                warn(
+                    topic,
+                    "the key lives beside the database",
+                    "keep a copy apart from database backups (`forum backup --key-out`)",
+                ),
+            ]
+        return [fail(topic, f"no key file at {path}", "run `forum migrate` to create it")]
+    return [
+        fail(
+            topic,
+            "reports are not configured (PostgreSQL without FORUM_REPORTS_KEY)",
+            "set FORUM_REPORTS_KEY to urlsafe base64 of 32 random bytes, kept outside the "
+            "database and its backups",
+        )
+    ]
+
+
 CHECKS: list[Check] = [
     check_base_url,
     check_secret_key,
@@ -229,6 +315,8 @@ CHECKS: list[Check] = [
     check_redis,
     check_proxies,
     check_metrics,
+    check_email,
+    check_reports_key,
 ]
 
 

@@ -96,6 +96,11 @@ class Settings:
     # Days the committee has to acknowledge a report, and to decide it.
     reports_ack_days: int = 2
     reports_decide_days: int = 30
+    # The outbox: a claimed message is another process's to send once this long has passed
+    # (a process killed mid-send); sent messages are kept this many days, failed ones longer.
+    email_lease_seconds: float = 120.0
+    email_sent_retention_days: int = 30
+    email_failed_retention_days: int = 90
 
     @property
     def secure_cookies(self) -> bool:
@@ -145,6 +150,13 @@ class Settings:
             mail_pass_seconds=_number(env, "FORUM_MAIL_PASS_SECONDS", cls.mail_pass_seconds),
             digest_hour=_bounded(env, "FORUM_DIGEST_HOUR", cls.digest_hour, 23),
             digest_weekday=_bounded(env, "FORUM_DIGEST_WEEKDAY", cls.digest_weekday, 6),
+            email_lease_seconds=_number(env, "FORUM_EMAIL_LEASE_SECONDS", cls.email_lease_seconds),
+            email_sent_retention_days=int(
+                _number(env, "FORUM_EMAIL_SENT_RETENTION_DAYS", cls.email_sent_retention_days)
+            ),
+            email_failed_retention_days=int(
+                _number(env, "FORUM_EMAIL_FAILED_RETENTION_DAYS", cls.email_failed_retention_days)
+            ),
             redis_url=env.get("FORUM_REDIS_URL") or None,
             secret_key=secret,
             secret_key_from_env=bool(env.get("FORUM_SECRET_KEY")),

@@ -967,6 +967,21 @@ async def m_digest_2k(bench: Bench) -> Result:
     )
 
 
+async def m_outbox_10k(bench: Bench) -> Result:
+    """The email outbox delivers 10,000 messages to a local aiosmtpd sink (SQLite)."""
+    import bench_outbox
+
+    out = await asyncio.to_thread(bench_outbox.drive, bench.workdir, note)
+    return Result(
+        "outbox_10k",
+        "pass" if out["ok"] else "FAIL",
+        out["value"],
+        GOALS["outbox_10k"],
+        out["how"],
+        out["data"],
+    )
+
+
 # ---- the run -------------------------------------------------------------------------------
 
 Measure = Callable[[Bench], Awaitable[Result | None]]
@@ -1005,6 +1020,7 @@ MEASURES: dict[str, tuple[Measure, float]] = {
     "mail_post_ratio": (m_mail_post_ratio, 300),
     "digest_2k": (m_digest_2k, 180),
     "verify_reports": (m_verify_reports, 300),
+    "outbox_10k": (m_outbox_10k, 300),
 }
 SOAK_LIMIT = 600
 SURVIVAL_LIMIT = 420
@@ -1024,6 +1040,7 @@ GOALS = {
     "mail_post_ratio": "<= 1.1",
     "digest_2k": "< 30 s",
     "verify_reports": "< 10 s for 100k entries",
+    "outbox_10k": "< 60 s, each once",
 }
 
 

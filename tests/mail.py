@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import threading
@@ -19,11 +20,14 @@ def parse(data: bytes) -> EmailMessage:
 
 class SmtpSink:
     """An SMTP server (aiosmtpd, in a thread of its own) that keeps what it receives. Set
-    `answer` to a reply such as "451 try later" or "550 no such user" to refuse messages."""
+    `answer` to a reply such as "451 try later" or "550 no such user" to refuse messages, or to
+    "stall" to take each message's DATA and never answer (`stalled` counts them)."""
 
     def __init__(self, port: int = 0) -> None:
         self.received: list[tuple[str, list[str], EmailMessage]] = []
         self.answer = "250 OK"
+        self.stalled = 0
+        self.sessions = 0  # EHLOs seen: how many connections clients opened
         self._lock = threading.Lock()
         self.controller = Controller(self, hostname="127.0.0.1", port=port or _free_port())
 
@@ -31,7 +35,20 @@ class SmtpSink:
     def url(self) -> str:
         return f"smtp://127.0.0.1:{self.controller.port}"
 
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        with self._lock:
+            self.sessions += 1
+        session.host_name = hostname
+        return responses
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.answer == "stall":
+            # Hold the message without an answer, as a server that hung mid-transaction does.
+            with self._lock:
+                self.stalled += 1
+            await asyncio.sleep(3600)
         if not self.answer.startswith("250"):
             return self.answer
         with self._lock:
@@ -59,6 +76,40 @@ class SmtpSink:
                 return self.messages
             time.sleep(0.02)
         raise AssertionError(f"expected {count} messages, received {len(self.messages)}")
+
+
+class SilentServer:
+    """Accepts TCP connections on a free port and never says a word (not even SMTP's greeting):
+    a mail server that hangs."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = int(self.sock.getsockname()[1])
+        self.accepted: list[Any] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:  # closed by stop()
+                return
+            self.accepted.append(conn)
+
+    def stop(self) -> None:
+        self.sock.close()
+        for conn in self.accepted:
+            conn.close()
+        self._thread.join(5)
 
 
 def folder_messages(folder: Path) -> list[EmailMessage]:

@@ -41,6 +41,7 @@ def test_every_command_has_help(tmp_path: Path) -> None:
         "restore",
         "committee",
         "verify-reports",
+        "mail-test",
     )
     for command in commands:
         assert command in top.stdout

@@ -333,6 +333,7 @@ SITE: dict[tuple[Action, str], frozenset[str]] = {
     (Action.REVIEW, "-"): SITE_MODS | {"convener"},
     (Action.SEE_PROFILE, "-"): ACTIVE,
     (Action.SEE_DIRECTORY, "-"): ACTIVE,
+    (Action.SEE_MAIL_LOG, "-"): roles("admin"),
     (Action.SEE_PROFILE, "a member"): ACTIVE,
     (Action.SEE_PROFILE, "a pending member"): roles("admin"),
     (Action.READ, "open log entry"): ACTIVE,
@@ -394,6 +395,7 @@ CHECKS: dict[tuple[Action, str], Callable[..., None]] = {
     (Action.USE_ACCOUNT, "NoneType"): lambda a, _t: Me.check_use_account(a),
     (Action.TAKE_PART, "NoneType"): lambda a, _t: Me.check_active_member(a),
     (Action.ADMIN_MEMBERS, "NoneType"): lambda a, _t: Me.check_administer(a),
+    (Action.SEE_MAIL_LOG, "NoneType"): lambda a, _t: policy.mail.check_see_mail_log(a),
     (Action.SUSPEND, "NoneType"): Me.check_suspend,
     (Action.SUSPEND, "Member"): Me.check_suspend,
     (Action.SEE_PROFILE, "NoneType"): Me.check_see_profile,
@@ -687,3 +689,24 @@ def test_the_decision_check_sees_the_old_ways() -> None:
         assert DECISIONS.search(line), line
     for line in ("{{ member.role|capitalize }}", "role=m.role,", '"role": member.role,'):
         assert not DECISIONS.search(line), line
+
+
+# ---- outgoing mail ----------------------------------------------------------------------------
+
+
+@dataclass
+class OutboxMessage:
+    kind: str
+    member_id: int | None = NOBODY
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_mail_bodies_with_personal_links_are_withheld_even_from_admins(role: str) -> None:
+    actor = CAST[role]
+    admin = role == "admin"
+    for kind in ("reset", "confirm", "email-change", "notify", "digest", "bounce", "unknown"):
+        assert not policy.mail.can_read_mail_body(actor, OutboxMessage(kind)), (role, kind)
+    assert policy.mail.can_read_mail_body(actor, OutboxMessage("test")) is admin
+    # An admin reads messages sent to themself, whatever their kind.
+    own = OutboxMessage("reset", member_id=actor.member_id)
+    assert policy.mail.can_read_mail_body(actor, own) is admin

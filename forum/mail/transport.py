@@ -14,7 +14,7 @@ import os
 import ssl
 import sys
 import tempfile
-from email.message import EmailMessage
+from email.message import Message
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
@@ -33,13 +33,25 @@ class PermanentFailure(Exception):
 class Transport(Protocol):
     description: str
 
-    async def send(self, message: EmailMessage) -> None: ...
+    async def send(self, message: Message) -> None: ...
 
     async def close(self) -> None: ...
 
 
 class SmtpTransport:
-    def __init__(self, url: str, timeout: float = 30.0) -> None:
+    """SMTP through aiosmtplib. Connections are kept open between messages (one per concurrent
+    send, at most `pool` idle) and dropped by `close()`, which the deliverer calls whenever the
+    outbox runs dry: opening a connection per message (TCP, EHLO, STARTTLS, AUTH) costs more
+    than the message itself. A connection that failed in any way is thrown away, never reused."""
+
+    def __init__(
+        self,
+        url: str,
+        timeout: float = 30.0,
+        local_hostname: str | None = None,
+        reuse: bool = True,
+        pool: int = 16,
+    ) -> None:
         parts = urlsplit(url)
         self.implicit_tls = parts.scheme == "smtps"
         self.host = parts.hostname or "127.0.0.1"
@@ -47,27 +59,49 @@ class SmtpTransport:
         self.username = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
         self.timeout = timeout
+        # The EHLO name; without one aiosmtplib asks socket.getfqdn() (a DNS lookup) each time.
+        self.local_hostname = local_hostname
+        self.reuse = reuse
+        self.pool = pool
+        self._idle: list[aiosmtplib.SMTP] = []
+        # Built once: loading the system's CA certificates costs tens of milliseconds.
+        self._tls: ssl.SSLContext | None = None
         # Never the password: this is shown to operators.
         self.description = f"{parts.scheme}://{self.host}:{self.port}"
 
-    async def send(self, message: EmailMessage) -> None:
+    async def _connect(self) -> aiosmtplib.SMTP:
+        if self._tls is None:
+            self._tls = ssl.create_default_context()
+        client = aiosmtplib.SMTP(
+            hostname=self.host,
+            port=self.port,
+            username=self.username,
+            password=self.password,
+            use_tls=self.implicit_tls,
+            # None: STARTTLS if the server offers it, plain otherwise (a local relay).
+            start_tls=None if not self.implicit_tls else False,
+            tls_context=self._tls,
+            timeout=self.timeout,
+            local_hostname=self.local_hostname,
+        )
         try:
-            await aiosmtplib.send(
-                message,
-                hostname=self.host,
-                port=self.port,
-                username=self.username,
-                password=self.password,
-                use_tls=self.implicit_tls,
-                # None: STARTTLS if the server offers it, plain otherwise (a local relay).
-                start_tls=None if not self.implicit_tls else False,
-                tls_context=ssl.create_default_context(),
-                timeout=self.timeout,
-            )
+            await client.connect()  # also EHLO, STARTTLS and AUTH when configured
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    async def send(self, message: Message) -> None:
+        try:
+            await self._send(message)
+        except ValueError as exc:  # an address aiosmtplib cannot put in an envelope
+            raise PermanentFailure(_describe(exc)) from exc
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [err.code for err in exc.recipients]
             if all(400 <= code < 500 for code in codes):
                 raise TemporaryFailure(_describe(exc)) from exc
+            raise PermanentFailure(_describe(exc)) from exc
+        except aiosmtplib.SMTPNotSupported as exc:  # e.g. an address that needs SMTPUTF8
             raise PermanentFailure(_describe(exc)) from exc
         except aiosmtplib.SMTPResponseException as exc:
             if 500 <= exc.code < 600:
@@ -76,8 +110,44 @@ class SmtpTransport:
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise TemporaryFailure(_describe(exc)) from exc
 
+    async def _send(self, message: Message) -> None:
+        if self.reuse and self._idle:
+            client = self._idle.pop()
+            try:
+                await client.send_message(message)
+            except (aiosmtplib.SMTPServerDisconnected, ConnectionError):
+                client.close()  # it went stale while idle: once more on a fresh connection
+            except BaseException:
+                client.close()
+                raise
+            else:
+                await self._release(client)
+                return
+        client = await self._connect()
+        try:
+            await client.send_message(message)
+        except BaseException:
+            client.close()
+            raise
+        await self._release(client)
+
+    async def _release(self, client: aiosmtplib.SMTP) -> None:
+        if self.reuse and len(self._idle) < self.pool and client.is_connected:
+            self._idle.append(client)
+        else:
+            await _quit(client)
+
     async def close(self) -> None:
-        return None
+        idle, self._idle = self._idle, []
+        await asyncio.gather(*(_quit(client) for client in idle))
+
+
+async def _quit(client: aiosmtplib.SMTP) -> None:
+    """Say goodbye politely, but never wait long for it."""
+    try:
+        await client.quit(timeout=5)
+    except (aiosmtplib.SMTPException, OSError, TimeoutError):
+        client.close()
 
 
 class FileTransport:
@@ -88,7 +158,7 @@ class FileTransport:
         self.folder = folder
         self.description = f"file://{folder}"
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Message) -> None:
         data = bytes(message)
         await asyncio.to_thread(self._write, data, _file_name(message))
 
@@ -110,7 +180,7 @@ class FileTransport:
 class ConsoleTransport:
     description = "console"
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Message) -> None:
         text = message.as_string()
         sys.stdout.write(f"----- email -----\n{text}\n----- end -----\n")
         sys.stdout.flush()
@@ -119,10 +189,11 @@ class ConsoleTransport:
         return None
 
 
-def make_transport(url: str) -> Transport:
+def make_transport(url: str, local_hostname: str | None = None) -> Transport:
+    """The transport for a FORUM_EMAIL_URL; `local_hostname` names this host in SMTP's EHLO."""
     scheme = urlsplit(url).scheme
     if scheme in ("smtp", "smtps"):
-        return SmtpTransport(url)
+        return SmtpTransport(url, local_hostname=local_hostname)
     if scheme == "file":
         return FileTransport(Path(unquote(urlsplit(url).path)))
     if url == "console":
@@ -130,7 +201,7 @@ def make_transport(url: str) -> Transport:
     raise ValueError("FORUM_EMAIL_URL must be smtp://, smtps://, file:///folder or console")
 
 
-def _file_name(message: EmailMessage) -> str:
+def _file_name(message: Message) -> str:
     """A sortable, unique file name: the moment and the Message-ID's random part."""
     from datetime import UTC, datetime
 

@@ -55,6 +55,7 @@ class Action(StrEnum):
     SEE_DIRECTORY = "see_directory"
     USE_ACCOUNT = "use_account"
     TAKE_PART = "take_part"
+    SEE_MAIL_LOG = "see_mail_log"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from forum.policy import (
     caucuses,
     channels,
     decisions,
+    mail,
     members,
     moderation,
     posts,
@@ -93,6 +94,7 @@ _RULES: dict[Action, Rule] = {
     Action.REVIEW: moderation.can_review,
     Action.SEE_PROFILE: members.can_see_profile,
     Action.SEE_DIRECTORY: members.can_see_directory,
+    Action.SEE_MAIL_LOG: mail.can_see_mail_log,
 }
 
 

@@ -139,6 +139,8 @@ def routes() -> list[BaseRoute]:
         Route("/reports/{report_id}/{verb}", reports.case_act, methods=["POST"]),
         Route("/admin/committee", reports.admin_page, methods=["GET"]),
         Route("/admin/committee", reports.admin_action, methods=["POST"]),
+        Route("/admin/mail", admin.mail, methods=["GET"]),
+        Route("/admin/mail/{message_id}", admin.mail_message, methods=["GET"]),
         WebSocketRoute("/ws", ws.live),
         Mount("/api/v1", routes=api.routes()),
         Mount("/static", HashedStaticFiles(directory=STATIC_DIR), name="static"),

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
+
 import pytest
 from playwright.async_api import Page, expect
 
@@ -9,6 +14,12 @@ from tests.browser.conftest import assert_accessible, sign_in
 from tests.servers import AppProcess
 
 pytestmark = pytest.mark.browser
+
+
+def forum_cli(server: AppProcess, *args: str) -> None:
+    """Run a `forum` command against the server's database."""
+    env = {**os.environ, **server.env, "FORUM_BASE_URL": server.url}
+    subprocess.run([sys.executable, "-m", "forum", *args], env=env, check=True, timeout=60)
 
 
 async def test_anonymous_pages(live_server: AppProcess, page: Page) -> None:
@@ -62,6 +73,15 @@ async def test_signed_in_pages(live_server: AppProcess, page: Page) -> None:
     await page.get_by_role("button", name="Create invite link").click()
     await expect(page.locator("#invite-link")).to_be_visible()
     await assert_accessible(page, "admin members page with an invite link")
+
+    # The mail page (development: the file transport), with a message to open.
+    forum_cli(live_server, "mail-test", "ops@example.org")
+    await page.get_by_role("link", name="Outgoing mail").click()
+    await expect(page.get_by_role("heading", name="Outgoing mail")).to_be_visible()
+    await assert_accessible(page, "admin mail page")
+    await page.get_by_role("link", name=re.compile("^Test message from")).click()
+    await expect(page.get_by_text("sent by `forum mail-test`")).to_be_visible()
+    await assert_accessible(page, "a message on the admin mail page")
 
 
 async def test_discussion_caucus_and_moderation_pages(live_server: AppProcess, page: Page) -> None:

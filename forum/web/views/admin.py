@@ -1,14 +1,14 @@
-"""Admin pages: members (approve, suspend, roles) and invites."""
+"""Admin pages: members (approve, suspend, roles), invites, and the mail page."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from forum.errors import DomainError, Invalid
+from forum.errors import DomainError, Invalid, NotFound
 from forum.schemas.moderation import WithReason
 from forum.schemas.parse import from_form
-from forum.services import accounts, recovery
+from forum.services import accounts, mail_log, recovery
 from forum.services.context import Ctx
 from forum.web.access import access
 from forum.web.forms import read_form
@@ -85,3 +85,18 @@ async def create_invite(request: Request) -> Response:
         return await _members_page(request, {"invite": exc.message}, status=400)
     link = f"{ctx.settings.base_url}/signup?invite={token}"
     return await _members_page(request, invite_link=link)
+
+
+@access("policy")
+async def mail(request: Request) -> Response:
+    page = await mail_log.mail_page(request.state.ctx)
+    return render(request, "admin_mail.html", {"page": page})
+
+
+@access("policy")
+async def mail_message(request: Request) -> Response:
+    raw = request.path_params["message_id"]
+    if not raw.isdigit() or len(raw) > 18:
+        raise NotFound()
+    row = await mail_log.mail_message(request.state.ctx, int(raw))
+    return render(request, "admin_mail_message.html", {"row": row})
