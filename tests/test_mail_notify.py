@@ -261,7 +261,7 @@ async def test_preferences_form_and_api_agree(app: Starlette) -> None:
     shown = await bob.get("/account?saved=mail")
     assert "Your email settings are saved." in shown.text
     assert '<option value="weekly" selected>Weekly digest</option>' in shown.text
-    bad = await post_form(bob, SETTINGS_FORM, {"decision": "hourly"})
+    bad = await post_form(bob, "/account/email-settings", {"decision": "hourly"})
     assert bad.status_code == 400 and "Choose one of the offered options" in bad.text
     csrf = (await bob.get("/account")).text.split('data-csrf="', 1)[1].split('"', 1)[0]
     api = await bob.patch(

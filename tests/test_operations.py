@@ -52,20 +52,32 @@ def forum(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 def test_doctor_is_green_on_a_production_configuration(
     postgres_template: str, redis_url: str
 ) -> None:
-    with postgres_copy(postgres_template) as database:
-        done = forum(
-            "doctor",
-            FORUM_DATABASE_URL=database,
-            FORUM_REDIS_URL=redis_url,
-            FORUM_BASE_URL="https://forum.example.org",
-            FORUM_SECRET_KEY=SECRET,
-            FORUM_TRUSTED_PROXIES="127.0.0.1",
-            FORUM_METRICS_TOKEN=TOKEN,
-        )
+    from forum.services.reports_crypto import new_key
+    from tests.mail import SmtpSink
+
+    sink = SmtpSink().start()
+    try:
+        with postgres_copy(postgres_template) as database:
+            done = forum(
+                "doctor",
+                FORUM_DATABASE_URL=database,
+                FORUM_REDIS_URL=redis_url,
+                FORUM_BASE_URL="https://forum.example.org",
+                FORUM_SECRET_KEY=SECRET,
+                FORUM_TRUSTED_PROXIES="127.0.0.1",
+                FORUM_METRICS_TOKEN=TOKEN,
+                FORUM_EMAIL_URL=sink.url,
+                FORUM_EMAIL_FROM="forum@forum.example.org",
+                FORUM_REPORTS_KEY=new_key(),
+            )
+    finally:
+        sink.stop()
     assert done.returncode == 0, done.stdout + done.stderr
     assert "FAIL" not in done.stdout and "WARN" not in done.stdout
-    for topic in ("base URL", "secret key", "database", "migrations", "Redis", "reverse proxy"):
+    topics = ("base URL", "secret key", "database", "migrations", "Redis", "reverse proxy")
+    for topic in (*topics, "email", "reports key"):
         assert f"ok    {topic}:" in done.stdout
+    assert sink.messages == []  # the check speaks to the relay but sends nothing
     assert "Ready to go live" in done.stdout
     assert SECRET not in done.stdout and TOKEN not in done.stdout
 
@@ -76,8 +88,11 @@ def test_doctor_names_each_problem_of_a_broken_configuration_and_its_fix(tmp_pat
         FORUM_DATABASE_URL=f"sqlite://{tmp_path / 'missing.sqlite3'}",
         FORUM_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
         FORUM_TRUSTED_PROXIES="*",
+        FORUM_EMAIL_URL=f"smtp://127.0.0.1:{free_port()}",
     )
     assert done.returncode == 1
+    assert "FAIL  email: smtp://127.0.0.1:" in done.stdout and "does not answer" in done.stdout
+    assert "FAIL  reports key: no key file at" in done.stdout
     out = done.stdout
     assert "FAIL  base URL: FORUM_BASE_URL is not set" in out
     assert "FAIL  secret key: FORUM_SECRET_KEY is not set" in out
@@ -167,8 +182,9 @@ def test_sqlite_backup_restores_everything_and_keeps_the_report_key_apart(
     shutil.copy(template_db, db)
     url = f"sqlite://{db}"
     assert forum("demo", FORUM_DATABASE_URL=url).returncode == 0
-    key = os.urandom(32)
-    Path(f"{db}.reports-key").write_bytes(key)
+    # The demo made the reports key beside the database, and a confidential case under it.
+    key = Path(f"{db}.reports-key").read_bytes()
+    assert key
 
     # Without --key-out the key stays out, and the operator is told to keep it elsewhere.
     plain = forum("backup", str(tmp_path / "plain"), FORUM_DATABASE_URL=url)
@@ -208,6 +224,9 @@ def test_sqlite_backup_restores_everything_and_keeps_the_report_key_apart(
     assert sqlite_rows(new) == sqlite_rows(db)
     assert Path(f"{new}.reports-key").read_bytes() == key
     asyncio.run(reads_the_demo(new_url))
+    # The restored case log still verifies, entry by entry.
+    verified = forum("verify-reports", FORUM_DATABASE_URL=new_url)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
 
     # Restoring over a forum that has data is refused; so is a backup that was altered.
     over = forum("restore", str(backup_dir), FORUM_DATABASE_URL=url)

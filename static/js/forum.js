@@ -285,6 +285,8 @@
     const outcome = $("#outcome", article);
     const next = fresh.querySelector("#outcome");
     if (outcome && next) outcome.replaceWith(next);
+  }
+
   /* ---------------------------------------------------------------- reactions, bookmarks */
 
   // The page's one form for reaction and bookmark buttons (it carries the CSRF token); without

@@ -702,8 +702,15 @@ async def _(w: World, v: Viewer, allow: bool) -> None:
 async def _(w: World, v: Viewer, allow: bool) -> None:
     pages = await list_pages(w, v)
     if allow:
+        # Its members find it on /caucuses and among their own caucuses on their home page;
+        # nowhere else lists it.
         assert w.U.name in pages["/caucuses"]
-        absent({k: t for k, t in pages.items() if k != "/caucuses"}, w.U.name_word)
+        home = pages["/"]
+        sidebar = (
+            home.split('id="ch-h"', 1)[1].split("</aside>", 1)[0] if 'id="ch-h"' in home else ""
+        )
+        absent({k: t for k, t in pages.items() if k not in ("/caucuses", "/")}, w.U.name_word)
+        absent({"/ (outside one's own caucuses)": home.replace(sidebar, "")}, w.U.name_word)
     else:
         absent(pages, w.U.name_word, w.U.slug)
 
@@ -1241,6 +1248,12 @@ def world_roles() -> list[str]:
 # placed here (and, when it carries caucus data, checked in CHECKS).
 SITE_ONLY = "no caucus data: "
 API_PRIVACY: dict[str, str] = {
+    "GET /api/v1/threads/{thread_id}/drafts": "the caller's own drafts, in a thread they may "
+    "reply to: a caucus thread is 404 to outsiders exactly as a missing one (tests/test_drafts.py)",
+    "PUT /api/v1/threads/{thread_id}/draft": "as the drafts list (tests/test_drafts.py)",
+    "POST /api/v1/password-reset": SITE_ONLY + "the same answer for any address or handle",
+    "POST /api/v1/email/confirm": SITE_ONLY + "a token from the member's own mailbox",
+    "POST /api/v1/me/email": SITE_ONLY + "the caller's own address",
     "GET /api/v1/decisions": "caucus_decision search, json_api (the organisation's register "
     "never lists caucus decisions; a caucus's register is 404 to outsiders)",
     "GET /api/v1/decisions/{decision_id}": "caucus_decision json_api",
