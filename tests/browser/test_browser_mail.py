@@ -18,7 +18,7 @@ async def test_email_settings_form_and_unsubscribe_page(
 ) -> None:
     await sign_in(page, live_server, "amara")
     await page.goto(live_server.url + "/account")
-    await expect(page.get_by_role("heading", name="Email")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Email notifications")).to_be_visible()
     await expect(page.get_by_label("Mentions of you")).to_have_value("immediately")
     await expect(page.get_by_label("New statements")).to_have_value("weekly")
     await page.get_by_label("Mentions of you").select_option("never")

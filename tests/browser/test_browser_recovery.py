@@ -87,7 +87,9 @@ async def test_changing_the_address_confirms_the_new_one_by_its_link(
 ) -> None:
     await sign_in(page, live_server, "bo")
     await page.goto(live_server.url + "/account")
-    await expect(page.get_by_text("bo@example.org")).to_be_visible()
+    await expect(
+        page.get_by_role("paragraph").filter(has_text="Your address: bo@example.org")
+    ).to_be_visible()
     await page.get_by_label("New email address").fill("bo@example.net")
     await page.get_by_label("Your current password").fill(DEMO_PASSWORD)
     await page.get_by_role("button", name="Change address").click()

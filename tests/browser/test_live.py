@@ -89,7 +89,10 @@ async def test_reply_appears_live_and_a_dropped_socket_catches_up(
     await expect(
         amara.get_by_role("link", name=f"Notifications, {before + 1} unread")
     ).to_be_visible()
-    await expect(amara.locator("#live-announcer")).to_have_text("New reply from @bo")
+    # The reply, and the notification it brings (a reply to amara), in one sentence.
+    await expect(amara.locator("#live-announcer")).to_have_text(
+        "New reply from @bo. You have a new notification"
+    )
     await assert_accessible(amara, "thread after a live reply")
 
     # A new post out of sight is counted on the button until the reader scrolls to it...
