@@ -9,9 +9,10 @@ import html
 import time
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 
 from forum.app import create_app
@@ -193,12 +194,40 @@ async def test_one_members_slow_texts_do_not_stop_everyone_elses_posts(
         assert (await Post.get(id=opening.id)).body == "Opening words"
 
 
-# Seconds of markdown-it's work (about five on this machine), well inside a generous time
-# limit: long enough for another request to commit while it renders.
+# A long text, well inside the time limit. Its render is held (see `held_render`) until the
+# test has committed another request meanwhile: how long markdown-it takes over it depends on
+# the machine and the library's version, so waiting a fixed time proved nothing.
 SLOW_BUT_FINE = "[" * 49_000
 
 
-async def test_a_seat_lost_while_the_text_renders_stops_the_post(settings: Settings) -> None:
+class HeldRender:
+    """The real renderer, held at its start for texts containing SLOW_BUT_FINE until
+    `release` is set; `entered` is set once such a render has begun."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from forum import renderer
+
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+        real = renderer.render
+
+        async def held(source: str, **options: Any) -> Any:
+            if SLOW_BUT_FINE[:1000] in source:
+                self.entered.set()
+                await self.release.wait()
+            return await real(source, **options)
+
+        monkeypatch.setattr(renderer, "render", held)
+
+
+@pytest.fixture
+def held_render(monkeypatch: pytest.MonkeyPatch) -> HeldRender:
+    return HeldRender(monkeypatch)
+
+
+async def test_a_seat_lost_while_the_text_renders_stops_the_post(
+    settings: Settings, held_render: HeldRender
+) -> None:
     """Found in review: the rules were asked before rendering and not again, and rendering now
     takes as long as the text makes it (seconds). A member removed from a caucus while their
     long reply rendered still had it posted in the caucus."""
@@ -223,17 +252,18 @@ async def test_a_seat_lost_while_the_text_renders_stops_the_post(settings: Setti
         reply = asyncio.ensure_future(
             mallory.post(f"/t/{tid}/posts", data={"body": SLOW_BUT_FINE, "csrf": token})
         )
-        await asyncio.sleep(0.4)  # the reply was allowed and is rendering now
+        await asyncio.wait_for(held_render.entered.wait(), 10)  # allowed, and rendering now
         assert not reply.done()
         removed = await post_form(amara, f"/caucuses/{slug}/members/mallory/remove", {})
         assert removed.status_code == 303
+        held_render.release.set()
         answer = await reply
         assert answer.status_code == 404
         assert await Post.filter(thread_id=tid).count() == 1
 
 
 async def test_a_post_hidden_while_its_edit_renders_keeps_its_text_out_of_search(
-    settings: Settings,
+    settings: Settings, held_render: HeldRender
 ) -> None:
     """Found in review: an edit allowed before rendering was written after it even when a
     facilitator hid the post meanwhile, and writing it put the new text of the hidden post back
@@ -250,10 +280,11 @@ async def test_a_post_hidden_while_its_edit_renders_keeps_its_text_out_of_search
         edit = asyncio.ensure_future(
             mallory.post(f"/p/{opening.id}/edit", data={"body": text, "csrf": token})
         )
-        await asyncio.sleep(0.4)  # the edit was allowed and is rendering now
+        await asyncio.wait_for(held_render.entered.wait(), 10)  # allowed, and rendering now
         assert not edit.done()
         hidden = await post_form(fran, f"/p/{opening.id}/hide", {"reason": "Off topic"})
         assert hidden.status_code == 303
+        held_render.release.set()
         answer = await edit
         assert answer.status_code == 403
         assert (await Post.get(id=opening.id)).body == "Opening words"
