@@ -348,12 +348,14 @@ async def m_queries_per_page(bench: Bench) -> Result:
                 logger.removeHandler(handler)
                 logger.setLevel(old)
     first, steady = counts[:2], counts[2:]
-    ok = first[0] == first[1] and steady[0] == steady[1] and max(counts) <= 6
+    # A first visit: session, seats, the thread (with marker and draft), posts, decisions, the
+    # reader's reactions and bookmarks, the marker moved; a repeat finds posts cached.
+    ok = first[0] == first[1] and steady[0] == steady[1] and max(counts) <= 7
     return Result(
         "queries_per_page",
         "pass" if ok else "FAIL",
         f"{first[0]}/{first[1]} then {steady[0]}/{steady[1]}",
-        "equal, <= 6",
+        "equal, <= 7",
         "SQL statements logged by tortoise.db_client per GET /t/ID, 50 / 10,000 posts; first "
         "visit (writes the read marker) then a repeat visit; in-process via httpx.ASGITransport",
         {"counts": counts, "queries": logs},
@@ -1025,7 +1027,7 @@ MEASURES: dict[str, tuple[Measure, float]] = {
 SOAK_LIMIT = 600
 SURVIVAL_LIMIT = 420
 GOALS = {
-    "queries_per_page": "equal, <= 6",
+    "queries_per_page": "equal, <= 7",
     "thread_cpu_ratio": "<= 25",
     "thread_10k_ratio": "<= 1.1",
     "posting_under_reads": "p99 <= 100 ms, 0, 0",
