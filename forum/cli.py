@@ -105,7 +105,7 @@ def cmd_create_token(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_mail_in(settings: Settings, args: argparse.Namespace) -> None:
     from forum.mail.listener import serve
 
-    if not settings.secret_key_from_env:
+    if settings.secret_key_generated:
         raise CommandError(
             "set FORUM_SECRET_KEY (the same as the app's): reply addresses are signed with it"
         )

@@ -20,8 +20,6 @@ class Settings:
     database_url: str = "sqlite://forum.sqlite3"
     redis_url: str | None = None
     secret_key: str = ""
-    # False when FORUM_SECRET_KEY was unset and a random key was made for this process alone.
-    secret_key_from_env: bool = True
     base_url: str = "http://127.0.0.1:8000"
     signup: SignupMode = "invite"
     # Sessions end after this long without a request, and after the absolute limit in any case.
@@ -159,7 +157,6 @@ class Settings:
             ),
             redis_url=env.get("FORUM_REDIS_URL") or None,
             secret_key=secret,
-            secret_key_from_env=bool(env.get("FORUM_SECRET_KEY")),
             base_url=env.get("FORUM_BASE_URL", cls.base_url).rstrip("/"),
             signup=signup,  # type: ignore[arg-type]
             post_rate=_rate(env, "FORUM_POST_RATE", cls.post_rate),

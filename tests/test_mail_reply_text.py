@@ -144,7 +144,7 @@ def test_mail_in_settings() -> None:
         100000,
     )
     assert Settings.from_env({}).mail_in == ""
-    assert not Settings.from_env({}).secret_key_from_env
+    assert Settings.from_env({}).secret_key_generated
     for bad in ("2525", "localhost:", "host:port", "h:99999"):
         with pytest.raises(SettingsError, match="FORUM_MAIL_IN"):
             Settings.from_env({"FORUM_MAIL_IN": bad})
