@@ -11,8 +11,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from starlette.applications import Starlette
+from tortoise import Tortoise
 
 from forum.models import Bookmark, Member, Post, Reaction
+from forum.models.reactions import REACTIONS
 from tests.conftest import make_client, post_form, signed_in
 from tests.test_caucuses import found
 from tests.test_threads import bulk_thread, make_channel, post_id_from, reply
@@ -73,10 +75,16 @@ async def test_reacting_without_javascript_counts_and_toggles(app: Starlette) ->
     pid = post_id_from(await reply(amara, tid, "We meet on Thursday."))
     page = (await bo.get(f"/t/{tid}")).text
     assert 'id="post-acts"' in page and 'name="csrf"' in page
-    assert 'aria-pressed="false"' in button(page, pid, "agree")
-    assert '<span class="visually-hidden">Agree</span>' in button(page, pid, "agree")
+    # Nobody has reacted: no pills, only "React", which without JavaScript opens the full
+    # choice on the reactions page.
+    assert f'formaction="/p/{pid}/react"' not in page
+    assert f'<a class="react" href="/p/{pid}/reactions" data-react="{pid}">React</a>' in page
+    choice = (await bo.get(f"/p/{pid}/reactions")).text
+    assert "Your reaction" in choice and "Nobody has reacted yet." in choice
+    for name in ("Agree", "Love", "Thanks", "Solidarity", "Thinking"):
+        assert f'aria-pressed="false" title="{name}"><span class="visually-hidden">{name}' in choice
 
-    done = await post_form(bo, f"/p/{pid}/react", {"kind": "agree"}, page=f"/t/{tid}")
+    done = await post_form(bo, f"/p/{pid}/react", {"kind": "agree"}, page=f"/p/{pid}/reactions")
     assert done.status_code == 303 and done.headers["location"] == f"/p/{pid}"
     await post_form(amara, f"/p/{pid}/react", {"kind": "agree"}, page=f"/t/{tid}")
     await post_form(amara, f"/p/{pid}/react", {"kind": "solidarity"}, page=f"/t/{tid}")
@@ -97,6 +105,14 @@ async def test_reacting_without_javascript_counts_and_toggles(app: Starlette) ->
     assert who.status_code == 200
     assert "Solidarity (1)" in who.text and 'href="/m/amara"' in who.text
     assert "Agree (1)" in who.text
+    # Bo's own choice shows pressed there only after Bo chose it; Amara's is Amara's.
+    assert 'aria-pressed="false" title="Solidarity"' in who.text
+    await post_form(bo, f"/p/{pid}/react", {"kind": "thanks"}, page=f"/p/{pid}/reactions")
+    again = (await bo.get(f"/p/{pid}/reactions")).text
+    assert 'aria-pressed="true" title="Thanks"' in again and "Thanks (1)" in again
+    # The emoji never travel in the page: the stylesheet draws them.
+    page = (await bo.get(f"/t/{tid}")).text
+    assert not any(emoji in page for _, emoji, _ in REACTIONS)
 
 
 async def test_reaction_api_and_bad_input(app: Starlette) -> None:
@@ -284,9 +300,35 @@ async def test_thread_page_loads_reactions_and_bookmarks_in_constant_queries(
         assert page.text.count('data-kind="heart" aria-pressed="true"') == 0
         counts.append(len(queries))
     assert counts[0] == counts[1] and counts[2] == counts[3]
-    # First visit: session, seats, thread (with marker and draft), posts, decisions, marks, and
-    # the read marker moved; repeat visits find posts and decisions cached.
-    assert counts[0] <= 7, queries
+    # First visit: session, seats, thread (with marker, draft and the reader's marks), posts,
+    # decisions, and the read marker moved; repeat visits find posts and decisions cached.
+    assert counts[0] <= 6, queries
+    assert not any("FROM reaction" in q and "post_id IN" in q for q in queries)
+
+
+async def test_marks_of_rows_written_before_they_named_their_thread(app: Starlette) -> None:
+    """Reactions and bookmarks from before migration 0016 get their thread from their post."""
+    import importlib
+
+    migration = importlib.import_module("forum.migrations.0016_marks")
+    channel = await make_channel()
+    reader = await signed_in(app, "reader")
+    writer = await Member.get(handle_key="reader")
+    thread = await bulk_thread(channel, writer.id, 3)
+    pid = (await Post.filter(thread_id=thread.id).order_by("seq").first()).id  # type: ignore[union-attr]
+    await post_form(reader, f"/p/{pid}/react", {"kind": "thanks"}, page="/account")
+    await post_form(reader, f"/p/{pid}/bookmark", {}, page="/account")
+    conn = Tortoise.get_connection("default")
+    # As the release before 0016 left them: no thread (the column's default).
+    await conn.execute_script(
+        "UPDATE reaction SET thread_id = 0; UPDATE bookmark SET thread_id = 0"
+    )
+    page = (await reader.get(f"/t/{thread.id}")).text
+    assert 'aria-pressed="true">Bookmarked' not in page
+    await migration.backfill(conn)
+    page = (await reader.get(f"/t/{thread.id}")).text
+    assert 'aria-pressed="true">Bookmarked' in page
+    assert 'data-kind="thanks" aria-pressed="true"' in page
 
 
 async def test_clicks_at_once_count_once_each(app: Starlette) -> None:

@@ -37,11 +37,15 @@ class Reaction(PublicIdModel):
         "forum.Member", related_name="reactions", on_delete=fields.CASCADE
     )
     kind = fields.CharField(max_length=16)
+    # The post's thread, copied here so a thread page reads its reader's reactions in the
+    # thread's own query (forum.services.threads), however long the thread.
+    thread_id = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "reaction"
         unique_together = (("post", "member", "kind"),)
+        indexes = (("member_id", "thread_id"),)
 
 
 class Bookmark(PublicIdModel):
@@ -55,9 +59,10 @@ class Bookmark(PublicIdModel):
     member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
         "forum.Member", related_name="bookmarks", on_delete=fields.CASCADE
     )
+    thread_id = fields.IntField(default=0)  # as Reaction.thread_id
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "bookmark"
         unique_together = (("member", "post"),)
-        indexes = (("member_id", "created_at"),)
+        indexes = (("member_id", "created_at"), ("member_id", "thread_id"))

@@ -33,9 +33,17 @@ class Part:
 
 
 class JoinedQuery:
-    def __init__(self, parts: Sequence[Part], from_sql: str, where: str) -> None:
+    def __init__(
+        self,
+        parts: Sequence[Part],
+        from_sql: str,
+        where: str,
+        words: dict[str, dict[str, str]] | None = None,
+    ) -> None:
         self.parts = list(parts)
         self.from_sql = from_sql
+        # Words that differ by dialect, as `{name}` in from_sql (an aggregate's name).
+        self.words = words or {}
         self.where = where
         self._sql: dict[str, str] = {}
         self._columns: list[tuple[int, str]] = []
@@ -56,7 +64,10 @@ class JoinedQuery:
                 else f"{self.parts[i].alias}.{name} AS c{n}"
                 for n, (i, name) in enumerate(self._columns)
             )
-            sql = f"SELECT {select} FROM {self.from_sql} WHERE {self.where}"
+            from_sql = self.from_sql
+            if self.words:
+                from_sql = from_sql.format(**self.words[dialect])
+            sql = f"SELECT {select} FROM {from_sql} WHERE {self.where}"
             cached = self._sql[dialect] = for_dialect(sql, dialect)
         return cached
 

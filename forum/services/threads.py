@@ -24,7 +24,7 @@ from forum.services import access, notifications, post_rows
 from forum.services.context import Ctx
 from forum.services.joined import JoinedQuery, Part
 from forum.services.post_rows import PostRow
-from forum.services.reactions import NO_MARKS, Marks, marks_for
+from forum.services.reactions import MARKS_SQL, NO_MARKS, Marks, parse_marks
 
 PAGE = 50
 
@@ -113,15 +113,26 @@ THREAD_QUERY = JoinedQuery(
         Part(None, "r", extra=("id", "last_read_seq")),
         # The reader's unsent reply to the thread (see forum.services.drafts), in the same query.
         Part(None, "d", extra=("body",)),
+        # The reader's reactions and bookmarks in the thread (reactions.MARKS_SQL): one row
+        # always, so the join cannot multiply the thread's.
+        Part(None, "m", extra=("marks",)),
     ],
     "thread t JOIN channel c ON c.id = t.channel_id "
     "LEFT JOIN caucus k ON k.id = c.caucus_id "
     "LEFT JOIN statement s ON s.id = t.statement_id "
     "LEFT JOIN member a ON a.id = t.author_id "
     "LEFT JOIN read_marker r ON r.thread_id = t.id AND r.member_id = ? "
-    "LEFT JOIN draft d ON d.thread_id = t.id AND d.member_id = ? AND d.parent_key = 0",
+    "LEFT JOIN draft d ON d.thread_id = t.id AND d.member_id = ? AND d.parent_key = 0 "
+    f"LEFT JOIN ({MARKS_SQL}) m ON 1 = 1",
     "t.id = ?",
+    words={"sqlite": {"agg": "group_concat"}, "postgres": {"agg": "string_agg"}},
 )
+
+
+def thread_query_params(member_id: int | None, thread_id: int) -> list[int]:
+    """THREAD_QUERY's parameters, in the order of its placeholders (0: nobody signed in)."""
+    reader = member_id or 0
+    return [reader, reader, reader, thread_id, reader, thread_id, thread_id]
 
 
 async def thread_page(
@@ -130,7 +141,7 @@ async def thread_page(
     if not 0 < thread_id < 2**31:
         raise NotFound()
     member_id = ctx.actor.member_id
-    found_thread, marker = await THREAD_QUERY.first([member_id or 0, member_id or 0, thread_id])
+    found_thread, marker = await THREAD_QUERY.first(thread_query_params(member_id, thread_id))
     thread = found_thread if isinstance(found_thread, Thread) else None
     if thread is None or not policy.can(ctx.actor, Action.READ, thread):
         raise NotFound()
@@ -163,8 +174,7 @@ async def thread_page(
     rows = shared.rows[:PAGE]
     marks = NO_MARKS
     if policy.can(ctx.actor, Action.TAKE_PART):
-        # One query for the page, however many posts it shows.
-        marks = await marks_for(member_id, [row.id for row in rows])
+        marks = parse_marks(marker.get("marks"))
     statement = thread.statement if thread.statement_id else None
     topics = [(f"thread:{thread.id}", thread.event_seq)]
     if ctx.member is not None:

@@ -99,33 +99,36 @@ class PostRenderer:
         return Markup(self._head(post, True, 0, False) + "</li>")  # noqa: S704 - as above
 
     def _reactions(self, post: Any, may_react: bool) -> str:
-        """The post's reaction counts: toggle buttons (of the page's one form, `post-acts`,
-        which carries the CSRF token) for those who may react, plain counts for others."""
+        """The post's reactions as pills, only the kinds someone chose (as GitHub shows them):
+        toggle buttons of the page's one form (`post-acts`, which carries the CSRF token) for
+        those who may react, plain counts for others. "React" opens the full choice: a picker
+        drawn by the page's script, or without it the reactions page. The emoji come from the
+        stylesheet, so a page's text stays narrow (one emoji makes Python hold every character
+        of the page in four bytes)."""
         pid = post.id
         counts = parse_counts(post.reaction_counts)
-        mine = self.marks.mine(pid)
         encoded = " ".join(f"{k}:{n}" for k, n in counts.items())
-        out = [
-            f'<div class="reactions" data-counts="{encoded}" aria-label="Reactions" role="group">'
-        ]
-        for kind, emoji, name in REACTIONS:
-            n = counts.get(kind, 0)
-            number = f'<span class="n">{n}</span>' if n else '<span class="n"></span>'
-            label = (
-                f'<span aria-hidden="true">{emoji}</span>'
-                f'<span class="visually-hidden">{name}</span>{number}'
-            )
-            if may_react:
-                pressed = "true" if kind in mine else "false"
-                out.append(
-                    f'<button type="submit" form="post-acts" formaction="/p/{pid}/react" '
-                    f'name="kind" value="{kind}" class="reaction" data-kind="{kind}" '
-                    f'aria-pressed="{pressed}" title="{name}">{label}</button>'
-                )
-            elif n:
-                out.append(
-                    f'<span class="reaction" data-kind="{kind}" title="{name}">{label}</span>'
-                )
+        out = [f'<div class="reactions" data-counts="{encoded}">']
+        if counts:
+            mine = self.marks.mine(pid)
+            for kind, _emoji, name in REACTIONS:
+                n = counts.get(kind, 0)
+                if not n:
+                    continue
+                label = f'<span class="visually-hidden">{name}</span><span class="n">{n}</span>'
+                if may_react:
+                    pressed = "true" if kind in mine else "false"
+                    out.append(
+                        f'<button form="post-acts" formaction="/p/{pid}/react" name="kind" '
+                        f'value="{kind}" class="reaction" data-kind="{kind}" '
+                        f'aria-pressed="{pressed}" title="{name}">{label}</button>'
+                    )
+                else:
+                    out.append(
+                        f'<span class="reaction" data-kind="{kind}" title="{name}">{label}</span>'
+                    )
+        if may_react:
+            out.append(f'<a class="react" href="/p/{pid}/reactions" data-react="{pid}">React</a>')
         if counts and self.see_reactors:
             out.append(f'<a class="who" href="/p/{pid}/reactions">Who reacted</a>')
         out.append("</div>")

@@ -302,28 +302,32 @@
     return b;
   }
 
-  function reactionButton(id, kind, emoji, name) {
+  /* A reaction pill or a picker's choice: the emoji comes from the stylesheet, the name is
+     read out, and the count follows. */
+  function reactionButton(id, kind, name, n) {
     const b = el("button", {
       type: "submit", form: "post-acts", formaction: `/p/${id}/react`, name: "kind", value: kind,
       class: "reaction", "data-kind": kind, "aria-pressed": "false", title: name,
     });
-    b.append(el("span", { "aria-hidden": "true" }, emoji), el("span", { class: "visually-hidden" }, name),
-      el("span", { class: "n" }));
+    b.append(el("span", { class: "visually-hidden" }, name), el("span", { class: "n" }, n ? String(n) : ""));
     return b;
   }
 
-  /* A pushed post shows plain counts; a reader who may react gets the buttons. */
+  function reactLink(id) {
+    return el("a", { class: "react", href: `/p/${id}/reactions`, "data-react": id }, "React");
+  }
+
+  /* A pushed post shows plain counts; a reader who may react gets the buttons and "React". */
   function drawReactionButtons(li) {
     const bar = $(":scope > article.post-body > .reactions", li);
-    if (!bar || $("button.reaction", bar)) return;
+    if (!bar || $(":scope > .react", bar)) return;
     const counts = readCounts(bar);
-    for (const node of $$(".reaction", bar)) node.remove();
-    const who = $(".who", bar);
-    for (const [kind, emoji, name] of reactionKinds) {
-      const b = reactionButton(li.dataset.post, kind, emoji, name);
-      $(".n", b).textContent = counts[kind] ? String(counts[kind]) : "";
-      bar.insertBefore(b, who);
+    for (const node of $$(":scope > .reaction", bar)) node.remove();
+    const who = $(":scope > .who", bar);
+    for (const [kind, , name] of reactionKinds) {
+      if (counts[kind]) bar.insertBefore(reactionButton(li.dataset.post, kind, name, counts[kind]), who);
     }
+    bar.insertBefore(reactLink(li.dataset.post), who);
   }
 
   function readCounts(bar) {
@@ -335,31 +339,44 @@
     return counts;
   }
 
+  function myReactions(li) {
+    return new Set($$(':scope > article.post-body > .reactions > button.reaction[aria-pressed="true"]', li)
+      .map((b) => b.dataset.kind));
+  }
+
   /* Counts are the same for every reader; a reader's own button changes only with their own
-     reactions (a frame names who reacted, or the API answers this reader's own click). */
+     reactions (a frame names who reacted, or the API answers this reader's own click). Only
+     the kinds someone chose have a pill. */
   function setReactions(postId, counts, mine) {
     const li = document.getElementById(`p${postId}`);
     const bar = li && $(":scope > article.post-body > .reactions", li);
     if (!bar) return;
     bar.dataset.counts = Object.entries(counts).filter(([, n]) => n > 0).map(([k, n]) => `${k}:${n}`).join(" ");
-    const buttons = $("button.reaction", bar) != null;
+    const buttons = $(":scope > .react", bar) != null;
+    const own = mine || myReactions(li);
     let total = 0;
-    for (const [kind, emoji, name] of reactionKinds) {
+    let before = $(":scope > .react", bar) || $(":scope > .who", bar);
+    for (const [kind, , name] of [...reactionKinds].reverse()) {
       const n = counts[kind] || 0;
       total += n;
-      let node = $(`.reaction[data-kind="${kind}"]`, bar);
-      if (!node && n && !buttons) {
-        node = el("span", { class: "reaction", "data-kind": kind, title: name });
-        node.append(el("span", { "aria-hidden": "true" }, emoji), el("span", { class: "visually-hidden" }, name),
-          el("span", { class: "n" }));
-        bar.insertBefore(node, $(".who", bar));
+      let node = $(`:scope > .reaction[data-kind="${kind}"]`, bar);
+      if (!n) {
+        if (node) node.remove();
+        continue;
       }
-      if (!node) continue;
-      if (!n && !buttons) { node.remove(); continue; }
-      $(".n", node).textContent = n ? String(n) : "";
-      if (mine && node.tagName === "BUTTON") node.setAttribute("aria-pressed", mine.has(kind) ? "true" : "false");
+      if (!node) {
+        if (buttons) node = reactionButton(postId, kind, name, n);
+        else {
+          node = el("span", { class: "reaction", "data-kind": kind, title: name });
+          node.append(el("span", { class: "visually-hidden" }, name), el("span", { class: "n" }));
+        }
+        bar.insertBefore(node, before);
+      }
+      before = node;
+      $(".n", node).textContent = String(n);
+      if (node.tagName === "BUTTON") node.setAttribute("aria-pressed", own.has(kind) ? "true" : "false");
     }
-    let who = $(".who", bar);
+    let who = $(":scope > .who", bar);
     if (total && !who && me) {
       who = el("a", { class: "who", href: `/p/${postId}/reactions` }, "Who reacted");
       bar.append(who);
@@ -371,12 +388,40 @@
     if (!li) return;
     let mine = null;
     if (String(data.member_id) === me) {
-      mine = new Set($$('button.reaction[aria-pressed="true"]', li).map((b) => b.dataset.kind)
-        .filter((k) => $(`:scope > article.post-body button.reaction[data-kind="${k}"]`, li)));
+      mine = myReactions(li);
       if (data.on) mine.add(data.kind);
       else mine.delete(data.kind);
     }
     setReactions(data.post_id, data.counts || {}, mine);
+  }
+
+  /* "React" opens a small picker of every kind under the post; a choice closes it. */
+  function closePicker(picker, focus) {
+    if (!picker) return;
+    const link = picker.previousElementSibling;
+    picker.remove();
+    if (link) link.setAttribute("aria-expanded", "false");
+    if (focus && link) link.focus();
+  }
+
+  function openPicker(link) {
+    const li = link.closest("li.post");
+    const open = $(".reaction-picker");
+    if (open) {
+      const same = open.previousElementSibling === link;
+      closePicker(open, false);
+      if (same) return;
+    }
+    const mine = myReactions(li);
+    const picker = el("span", { class: "reaction-picker", role: "group", "aria-label": "Choose a reaction" });
+    for (const [kind, , name] of reactionKinds) {
+      const b = reactionButton(li.dataset.post, kind, name, 0);
+      b.setAttribute("aria-pressed", mine.has(kind) ? "true" : "false");
+      picker.append(b);
+    }
+    link.after(picker);
+    link.setAttribute("aria-expanded", "true");
+    $("button", picker).focus();
   }
 
   async function pressed(button) {
@@ -414,12 +459,31 @@
 
   if (actsForm) {
     document.addEventListener("click", (e) => {
+      const link = e.target.closest && e.target.closest(".reactions > a.react");
+      if (link) {
+        e.preventDefault();
+        openPicker(link);
+        return;
+      }
       const button = e.target.closest && e.target.closest("button.reaction, button.bookmark");
-      if (!button || button.getAttribute("form") !== "post-acts") return;
+      if (!button || button.getAttribute("form") !== "post-acts") {
+        if (!(e.target.closest && e.target.closest(".reaction-picker"))) closePicker($(".reaction-picker"), false);
+        return;
+      }
       e.preventDefault();
+      const picker = button.closest(".reaction-picker");
       // Without an answer (offline, refused), the plain form says what happened.
-      pressed(button).then((done) => { if (!done) actsForm.requestSubmit(button); },
-        () => actsForm.requestSubmit(button));
+      pressed(button).then((done) => {
+        if (!done) actsForm.requestSubmit(button);
+        else if (picker) closePicker(picker, true);
+      }, () => actsForm.requestSubmit(button));
+    });
+    document.addEventListener("keydown", (e) => {
+      const picker = $(".reaction-picker");
+      if (e.key === "Escape" && picker) {
+        e.preventDefault();
+        closePicker(picker, true);
+      }
     });
   }
 

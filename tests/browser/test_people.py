@@ -30,9 +30,22 @@ async def test_react_live_bookmark_and_open_a_profile(
     post = "ol.posts > li.post:has-text('Survivor-centred processes')"
     mine = amara.locator(post).locator(":scope > article .reactions")
     theirs = bo.locator(post).locator(":scope > article .reactions")
-    agree = mine.get_by_role("button", name="Agree")
-    await expect(agree).to_have_attribute("aria-pressed", "false")
-    await agree.click()
+    # Nobody has reacted: only "React", which opens the choice of every kind in place.
+    await expect(mine.locator(":scope > button.reaction")).to_have_count(0)
+    react = mine.get_by_role("link", name="React")
+    await react.click()
+    picker = mine.get_by_role("group", name="Choose a reaction")
+    await expect(picker.get_by_role("button")).to_have_count(5)
+    await expect(picker.get_by_role("button", name="Agree")).to_be_focused()
+    await assert_accessible(amara, "the reaction picker")
+    # Escape closes it and gives the focus back; a choice closes it too.
+    await amara.keyboard.press("Escape")
+    await expect(picker).to_have_count(0)
+    await expect(react).to_be_focused()
+    await react.click()
+    await picker.get_by_role("button", name="Agree").click()
+    await expect(picker).to_have_count(0)
+    agree = mine.locator(":scope > button.reaction", has_text="Agree")
     await expect(agree).to_have_attribute("aria-pressed", "true")
     await expect(agree).to_contain_text("1")
     # Bo's page counts it without a reload, and Bo's own button is not pressed.
@@ -50,18 +63,29 @@ async def test_react_live_bookmark_and_open_a_profile(
     await amara.locator("#body").fill("Live posts take reactions too")
     await amara.get_by_role("button", name="Post reply").click()
     pushed = bo.locator("ol.posts li.post", has_text="Live posts take reactions too")
-    await expect(
-        pushed.locator(".reactions").get_by_role("button", name="Solidarity")
-    ).to_be_visible()
+    await expect(pushed.locator(".reactions").get_by_role("link", name="React")).to_be_visible()
     await expect(pushed.get_by_role("button", name="Bookmark")).to_be_visible()
-    await pushed.locator(".reactions").get_by_role("button", name="Solidarity").click()
-    await expect(
-        pushed.locator(".reactions").get_by_role("button", name="Solidarity")
-    ).to_have_attribute("aria-pressed", "true")
+    await pushed.locator(".reactions").get_by_role("link", name="React").click()
+    await (
+        pushed.get_by_role("group", name="Choose a reaction")
+        .get_by_role("button", name="Solidarity")
+        .click()
+    )
+    solidarity = pushed.locator(".reactions > button.reaction", has_text="Solidarity")
+    await expect(solidarity).to_have_attribute("aria-pressed", "true")
+    await expect(solidarity).to_contain_text("1")
+    # Amara's page draws the new pill without a reload, not pressed for Amara.
+    theirs_pushed = amara.locator("ol.posts li.post", has_text="Live posts take reactions too")
+    amara_solidarity = theirs_pushed.locator(".reactions > button.reaction", has_text="Solidarity")
+    await expect(amara_solidarity).to_contain_text("1")
+    await expect(amara_solidarity).to_have_attribute("aria-pressed", "false")
 
     await theirs.get_by_role("link", name="Who reacted").click()
     await expect(bo.get_by_role("heading", level=1)).to_have_text("Reactions")
-    await expect(bo.get_by_role("heading", level=2)).to_contain_text("Agree (2)")
+    await expect(bo.get_by_role("heading", name="Agree (2)")).to_be_visible()
+    # Bo may react, so the page also offers the choice, Bo's own pressed.
+    await expect(bo.get_by_role("heading", name="Your reaction")).to_be_visible()
+    await expect(bo.get_by_role("button", name="Agree")).to_have_attribute("aria-pressed", "true")
     await assert_accessible(bo, "who reacted")
 
     # Bookmark, then find it on the Bookmarks page.
@@ -109,7 +133,10 @@ async def test_reacting_and_bookmarking_work_without_javascript(
     await sign_in(page, live_server, "bo")
     await page.goto(live_server.url + live_server.thread)
     post = page.locator("ol.posts > li.post:has-text('Survivor-centred processes')")
-    await post.locator(":scope > article .reactions").get_by_role("button", name="Thanks").click()
+    # Without JavaScript "React" is a link to the full choice.
+    await post.locator(":scope > article .reactions").get_by_role("link", name="React").click()
+    await expect(page.get_by_role("heading", name="Your reaction")).to_be_visible()
+    await page.get_by_role("button", name="Thanks").click()
     # Back at the post, the count and the pressed state drawn by the server.
     thanks = post.locator(":scope > article .reactions").get_by_role("button", name="Thanks")
     await expect(thanks).to_have_attribute("aria-pressed", "true")
@@ -137,9 +164,16 @@ async def test_member_pages_fit_a_phone(live_server: AppProcess, browser: Browse
     await page.get_by_role("button", name="Save profile").click()
     await expect(page.get_by_role("status")).to_contain_text("Your profile is saved")
     await page.goto(live_server.url + live_server.thread)
-    first = page.locator("ol.posts > li.post .reactions button").first
-    await first.click()
-    await expect(first).to_have_attribute("aria-pressed", "true")
+    bar = page.locator("ol.posts > li.post").first.locator(":scope > article .reactions")
+    await bar.get_by_role("link", name="React").click()
+    await (
+        bar.get_by_role("group", name="Choose a reaction")
+        .get_by_role("button", name="Thinking")
+        .click()
+    )
+    await expect(bar.locator(":scope > button.reaction", has_text="Thinking")).to_have_attribute(
+        "aria-pressed", "true"
+    )
     post_id = await page.locator("ol.posts > li.post").first.get_attribute("data-post")
     for path in (
         live_server.thread,

@@ -1,0 +1,60 @@
+"""Reactions and bookmarks carry their post's thread, so a thread page reads its reader's own
+marks in the thread's query instead of one more query with the page's post ids."""
+
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+from tortoise import fields
+from tortoise.indexes import Index
+
+
+class AddFilledField(ops.AddField):
+    """A column for existing rows: added by `forward` with a database default, as a NOT NULL
+    column without one cannot be added to a table that has rows."""
+
+    async def database_forward(self, app_label, old_state, new_state, state_editor=None):
+        return None
+
+    async def database_backward(self, app_label, old_state, new_state, state_editor=None):
+        return None
+
+
+TABLES = ("reaction", "bookmark")
+
+
+async def backfill(client):
+    """Give every row written before this migration its post's thread."""
+    for table in TABLES:
+        await client.execute_script(
+            f"UPDATE {table} SET thread_id = "
+            f"(SELECT post.thread_id FROM post WHERE post.id = {table}.post_id) "
+            "WHERE thread_id = 0"
+        )
+
+
+async def forward(apps, schema_editor):
+    client = schema_editor.client
+    for table in TABLES:
+        await client.execute_script(
+            f"ALTER TABLE {table} ADD COLUMN thread_id INT NOT NULL DEFAULT 0"
+        )
+    await backfill(client)
+
+
+async def backward(apps, schema_editor):
+    client = schema_editor.client
+    for table in TABLES:
+        await client.execute_script(f"ALTER TABLE {table} DROP COLUMN thread_id")
+
+
+class Migration(migrations.Migration):
+    dependencies = [('forum', '0013_members')]
+
+    initial = False
+
+    operations = [
+        AddFilledField(model_name='Bookmark', name='thread_id', field=fields.IntField(default=0)),
+        AddFilledField(model_name='Reaction', name='thread_id', field=fields.IntField(default=0)),
+        ops.RunPython(forward, backward),
+        ops.AddIndex(model_name='Bookmark', index=Index(fields=['member_id', 'thread_id'])),
+        ops.AddIndex(model_name='Reaction', index=Index(fields=['member_id', 'thread_id'])),
+    ]
