@@ -28,6 +28,8 @@ STATIC_DIR = TEMPLATE_DIR.parent / "static"
 
 def routes() -> list[BaseRoute]:
     return [
+        # The most read page first: the router tries routes in order.
+        Route("/t/{thread_id}", threads.thread_page, methods=["GET"]),
         Route("/", threads.home),
         Route("/healthz", home.health),
         Route("/readyz", telemetry.ready),
@@ -62,7 +64,6 @@ def routes() -> list[BaseRoute]:
         Route("/c/{slug}/new", threads.new_thread_page, methods=["GET"]),
         Route("/c/{slug}/feed.atom", feeds.channel_feed, methods=["GET"]),
         Route("/c/{slug}/threads", threads.create_thread, methods=["POST"]),
-        Route("/t/{thread_id}", threads.thread_page, methods=["GET"]),
         Route("/t/{thread_id}/p/{post_id}", threads.branch_page, methods=["GET"]),
         Route("/t/{thread_id}/reply", threads.reply_page, methods=["GET"]),
         Route("/t/{thread_id}/posts", threads.create_reply, methods=["POST"]),

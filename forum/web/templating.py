@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.utils import htmlsafe_json_dumps
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
@@ -87,6 +88,8 @@ def make_templates() -> Jinja2Templates:
     env.globals["avatar"] = avatar
     # The fixed reactions, (kind, emoji, name) in order.
     env.globals["reactions"] = REACTIONS
+    # The same as JSON for the page's script, made once rather than on every thread page.
+    env.globals["reactions_json"] = htmlsafe_json_dumps(REACTIONS)
     return Jinja2Templates(env=env)
 
 
