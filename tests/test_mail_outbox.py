@@ -20,10 +20,10 @@ from tortoise.transactions import in_transaction
 from forum.app import create_app
 from forum.mail.outbox import MAX_ATTEMPTS, Deliverer, backlog, claim, enqueue
 from forum.mail.transport import FileTransport, SmtpTransport, make_transport
-from forum.models import OutboxMessage, Thread
+from forum.models import EmailToken, OutboxMessage, Thread
 from forum.services import channels, posting
 from forum.settings import Settings
-from tests.conftest import free_port, signed_in
+from tests.conftest import free_port, make_member, signed_in
 from tests.mail import SilentServer, SmtpSink, folder_messages
 
 pytestmark = pytest.mark.usefixtures("app")
@@ -262,18 +262,34 @@ async def test_old_rows_are_pruned_by_the_deliverers_periodic_pass() -> None:
             next_attempt_at=then,
             sent_at=then if status == "sent" else None,
         )
+    # Emailed links: one expired 31 days ago goes, one expired 29 days ago and an admin's
+    # reset (the admins' record of who sent it) stay.
+    member = await make_member("linked")
+    admin = await make_member("admin", role="admin")
+    for n, (days, by) in enumerate(((31, None), (29, None), (400, admin.id))):
+        await EmailToken.create(
+            token_hash=f"{n}" * 64,
+            member_id=member.id,
+            purpose="reset",
+            address="linked@forum.test",
+            created_at=now - timedelta(days=days + 1),
+            expires_at=now - timedelta(days=days),
+            sent_by_id=by,
+        )
     deliverer = Deliverer(FileTransport(Path("/nonexistent")), "f@forum.test", prune_every=0.05)
     deliverer.start()
     try:
 
         async def pruned() -> bool:
-            return await OutboxMessage.all().count() == 3
+            return await OutboxMessage.all().count() == 3 and await EmailToken.all().count() == 2
 
         await _wait(pruned)
     finally:
         await deliverer.stop()
     left = await OutboxMessage.all().values_list("subject", flat=True)
     assert sorted(left) == ["failed 60 days", "queued 40 days", "sent 29 days"]
+    kept = await EmailToken.all().order_by("expires_at").values_list("sent_by_id", flat=True)
+    assert kept == [admin.id, None]
 
 
 async def test_the_backlog_counts_each_status_and_the_oldest_waiting_message() -> None:

@@ -45,7 +45,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from forum.db import sql_for
 from forum.mail.transport import PermanentFailure, Transport, make_transport
-from forum.models import OutboxMessage
+from forum.models import EmailToken, OutboxMessage
 from forum.models.mail import STATUSES
 from forum.settings import Settings
 
@@ -242,9 +242,10 @@ async def deliver(
 
 
 async def prune(sent_days: float, failed_days: float) -> int:
-    """Delete sent messages older than `sent_days` and failed ones whose last try is older
-    than `failed_days`; the number deleted. (Both filters start with the status and
-    next-attempt index; a sent row's last try is never later than its sending.)"""
+    """Delete sent messages older than `sent_days`, failed ones whose last try is older than
+    `failed_days`, and emailed links expired `sent_days` ago; the number deleted. (The
+    message filters start with the status and next-attempt index; a sent row's last try is
+    never later than its sending.)"""
     now = datetime.now(UTC)
     sent_cut = now - timedelta(days=sent_days)
     failed_cut = now - timedelta(days=failed_days)
@@ -252,7 +253,11 @@ async def prune(sent_days: float, failed_days: float) -> int:
         status="sent", next_attempt_at__lt=sent_cut, sent_at__lt=sent_cut
     ).delete()
     failed = await OutboxMessage.filter(status="failed", next_attempt_at__lt=failed_cut).delete()
-    return sent + failed
+    # The links those emails carried: once expired as long as a sent message is kept, a link
+    # no longer needs to say "used" or "expired". A reset an admin sent stays: it is the
+    # admins' record of who sent it.
+    links = await EmailToken.filter(expires_at__lt=sent_cut, sent_by_id=None).delete()
+    return sent + failed + links
 
 
 async def backlog() -> dict[str, int]:
@@ -400,7 +405,7 @@ class Deliverer:
                 if time.monotonic() >= self._next_prune:
                     self._next_prune = time.monotonic() + self.prune_every
                     if gone := await self.prune():
-                        log.info("pruned %d old messages from the outbox", gone)
+                        log.info("pruned %d old messages and links from the outbox", gone)
             except asyncio.CancelledError:
                 raise
             except Exception:  # the database went away for a moment: look again later
