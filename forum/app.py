@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import gc
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -17,7 +19,7 @@ from forum import renderer, seams
 from forum.db import tortoise_config
 from forum.mail.listener import MailListener
 from forum.mail.notifier import Notifier
-from forum.mail.outbox import backlog, make_deliverer
+from forum.mail.outbox import make_deliverer, waiting
 from forum.metrics import Metrics, add_pool_gauges
 from forum.realtime.broker import make_broker
 from forum.realtime.events import Publish, prune
@@ -143,12 +145,22 @@ def app_metrics(hub: Hub, broker: object) -> Metrics:
     `app.state.metrics.add_gauge(...)` (see forum.metrics)."""
     metrics = Metrics()
 
+    # Both outbox gauges come from one query a scrape.
+    outbox: dict[str, Any] = {}
+
+    async def outbox_state() -> tuple[int, int]:
+        moment = time.monotonic()
+        if not outbox or moment - outbox["at"] > 1.0:
+            outbox["state"] = await waiting()
+            outbox["at"] = moment
+        state: tuple[int, int] = outbox["state"]
+        return state
+
     async def outbox_waiting() -> float:
-        state = await backlog()
-        return float(state["queued"] + state["sending"])
+        return float((await outbox_state())[0])
 
     async def outbox_oldest() -> float:
-        return float((await backlog())["oldest_queued_seconds"])
+        return float((await outbox_state())[1])
 
     metrics.add_async_gauge(
         "forum_outbox_backlog",

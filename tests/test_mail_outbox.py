@@ -18,7 +18,7 @@ from starlette.routing import Route
 from tortoise.transactions import in_transaction
 
 from forum.app import create_app
-from forum.mail.outbox import MAX_ATTEMPTS, Deliverer, backlog, claim, enqueue
+from forum.mail.outbox import MAX_ATTEMPTS, Deliverer, backlog, claim, enqueue, waiting
 from forum.mail.transport import FileTransport, SmtpTransport, make_transport
 from forum.models import EmailToken, OutboxMessage, Thread
 from forum.services import channels, posting
@@ -314,6 +314,20 @@ async def test_the_backlog_counts_each_status_and_the_oldest_waiting_message() -
         "failed": 1,
     }
     assert 600 <= counts["oldest_queued_seconds"] < 660
+
+
+async def test_the_metrics_reading_counts_only_messages_still_to_send() -> None:
+    assert await waiting() == (0, 0)
+    rows = [await _queue(subject=f"W{n}") for n in range(4)]
+    await OutboxMessage.filter(id=rows[0].id).update(
+        created_at=datetime.now(UTC) - timedelta(minutes=10), status="sending"
+    )
+    await OutboxMessage.filter(id=rows[1].id).update(
+        status="sent", created_at=datetime.now(UTC) - timedelta(days=2)
+    )
+    await OutboxMessage.filter(id=rows[2].id).update(status="failed")
+    n, oldest = await waiting()
+    assert n == 2 and 600 <= oldest < 660
 
 
 async def test_posting_never_waits_for_a_mail_server_that_hangs(settings: Settings) -> None:

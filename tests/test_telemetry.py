@@ -126,6 +126,7 @@ async def test_metrics_answer_only_the_token_and_count_requests_by_route(
         "forum_db_pool_size 1.0",
         "forum_db_pool_in_use",
         "forum_outbox_backlog 7.0",
+        "forum_outbox_oldest_seconds 0.0",
         "forum_members 1.0",
     ):
         assert name in text

@@ -277,6 +277,26 @@ async def backlog() -> dict[str, int]:
     return {**counts, "oldest_queued_seconds": max(int(age), 0)}
 
 
+async def waiting() -> tuple[int, int]:
+    """For metrics: the messages not yet sent (queued or sending) and the age in seconds of
+    the oldest of them, in one query that reads only those rows (through the status index),
+    however many sent ones are kept."""
+    conn = connections.get("default")
+    rows = await conn.execute_query_dict(
+        "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM email_outbox "
+        "WHERE status IN ('queued', 'sending')"
+    )
+    n = int(rows[0]["n"]) if rows else 0
+    oldest = rows[0]["oldest"] if rows else None
+    if isinstance(oldest, str):  # SQLite keeps the moment as text
+        oldest = datetime.fromisoformat(oldest)
+    if not isinstance(oldest, datetime):
+        return n, 0
+    if oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    return n, max(int((datetime.now(UTC) - oldest).total_seconds()), 0)
+
+
 async def counts_since(since: datetime) -> dict[str, int]:
     """The number of messages in each status among those written since `since`."""
     counts = {status: 0 for status in STATUSES}
