@@ -159,6 +159,52 @@ async def test_posts_cross_processes_and_restarts_lose_nothing(
         await bo.aclose()
 
 
+async def test_reactions_cross_processes_and_a_redis_restart(
+    cluster: list[AppProcess], private_redis: RedisProcess
+) -> None:
+    """Counts change on another process's page live, and a reaction made while Redis is down
+    still reaches the open socket once it is back, in order."""
+    a, b = cluster
+    amara, amara_csrf = await sign_in(a.url, "amara")
+    bo, _ = await sign_in(b.url, "bo")
+    made = await amara.post(
+        "/c/general/threads", data={"title": "Counts", "body": "first", "csrf": amara_csrf}
+    )
+    thread_id = int(made.headers["location"].rsplit("/", 1)[1])
+    post_id = await post_reply(amara, amara_csrf, thread_id, "React to this")
+    origin = {"origin": a.url}
+
+    async def react(kind: str) -> None:
+        done = await amara.post(
+            f"/p/{post_id}/react", data={"kind": kind, "csrf": amara_csrf}, headers=origin
+        )
+        assert done.status_code == 303, done.text
+
+    try:
+        async with Socket(b.url, bo.cookies["forum_session"]) as sock:
+            await sock.send({"op": "subscribe", "topic": f"thread:{thread_id}", "after": 2})
+            await react("agree")
+            event = await sock.event()
+            assert event["kind"] == "post.reactions" and event["seq"] == 3
+            assert event["data"]["post_id"] == post_id
+            assert event["data"]["counts"] == {"agree": 1}
+            private_redis.kill()
+            await react("solidarity")
+            private_redis.start()
+            event = await sock.event(timeout=20)
+            assert event["seq"] == 4
+            assert event["data"]["counts"] == {"agree": 1, "solidarity": 1}
+            await react("agree")  # taken back
+            event = await sock.event(timeout=20)
+            assert (event["seq"], event["data"]["counts"]) == (5, {"solidarity": 1})
+        # Bo's page, from the other process, says the same.
+        page = (await bo.get(f"/t/{thread_id}")).text
+        assert 'data-counts="solidarity:1"' in page
+    finally:
+        await amara.aclose()
+        await bo.aclose()
+
+
 async def caucus_with_bo(amara: httpx.AsyncClient, amara_csrf: str, bo_url: str) -> tuple[str, int]:
     """amara convenes a caucus that bo joins, with a thread in its channel: (slug, thread id)."""
     made = await amara.post(
