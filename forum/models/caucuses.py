@@ -54,3 +54,5 @@ class CaucusMembership(PublicIdModel):
     class Meta:
         table = "caucus_membership"
         unique_together = (("caucus", "member"),)
+        # A member's seats are read with every signed-in request (forum.services.accounts).
+        indexes = (("member_id",),)

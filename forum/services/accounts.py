@@ -84,20 +84,28 @@ async def load_actor(member: Member | None, token_scopes: frozenset[str] | None 
     `members.token_actor`."""
     if member is None:
         return Actor.anonymous()
-    seats: dict[int, str] = {}
-    pending: set[int] = set()
     conn = connections.get("default")
     _, rows = await conn.execute_query(
         sql_for(conn, "SELECT caucus_id, role, status FROM caucus_membership WHERE member_id = ?"),
         [member.id],
     )
-    for caucus_id, role, status in (
-        tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in rows
-    ):
+    found = (tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in rows)
+    return actor_of(member, [(int(c), str(r), str(s)) for c, r, s in found], token_scopes)
+
+
+def actor_of(
+    member: Member,
+    rows: list[tuple[int, str, str]],
+    token_scopes: frozenset[str] | None = None,
+) -> Actor:
+    """The Actor for a member and their seats' (caucus, role, status) rows."""
+    seats: dict[int, str] = {}
+    pending: set[int] = set()
+    for caucus_id, role, status in rows:
         if status == "active":
-            seats[int(caucus_id)] = str(role)
+            seats[caucus_id] = role
         else:
-            pending.add(int(caucus_id))
+            pending.add(caucus_id)
     actor = Actor(
         member_id=member.id,
         handle=member.handle,
@@ -324,9 +332,20 @@ async def start_session(member: Member, user_agent: str, replacing: Session | No
 
 # Every request of a signed-in member starts here, so the query is prepared once.
 SESSION_QUERY = JoinedQuery(
-    [Part(Session, "s"), Part(Member, "m", "member")],
+    [
+        Part(Session, "s"),
+        Part(Member, "m", "member"),
+        # The member's caucus seats, "caucus:role:status" space-separated (see actor_of).
+        Part(
+            None,
+            "seats",
+            sql="(SELECT {agg}(CAST(cm.caucus_id AS TEXT) || ':' || cm.role || ':' || cm.status, "
+            "' ') FROM caucus_membership cm WHERE cm.member_id = m.id)",
+        ),
+    ],
     "session s JOIN member m ON m.id = s.member_id",
     "s.token_hash = ?",
+    words={"sqlite": {"agg": "group_concat"}, "postgres": {"agg": "string_agg"}},
 )
 
 
@@ -340,12 +359,23 @@ def session_expired(
     ) or moment - created_at > timedelta(seconds=settings.session_absolute_seconds)
 
 
-async def session_for(services: Services, token: str | None) -> Session | None:
-    """The live session for a cookie value, with its member loaded, or None. Sessions past their
+def _seat_rows(text: str | None) -> list[tuple[int, str, str]]:
+    rows = []
+    for item in (text or "").split():
+        caucus, _, rest = item.partition(":")
+        role, _, status = rest.partition(":")
+        if caucus.isdigit() and status:
+            rows.append((int(caucus), role, status))
+    return rows
+
+
+async def signed_in(services: Services, token: str | None) -> tuple[Session, Actor] | None:
+    """The live session for a cookie value, with its member loaded, and the member's Actor
+    (their caucus seats come in the same query); None when there is none. Sessions past their
     idle or absolute limit, and those of members who can no longer sign in, end here."""
     if not token or len(token) > 100:
         return None
-    found, _ = await SESSION_QUERY.first([token_digest(token)])
+    found, extras = await SESSION_QUERY.first([token_digest(token)])
     session = found if isinstance(found, Session) else None
     if session is None:
         return None
@@ -358,7 +388,7 @@ async def session_for(services: Services, token: str | None) -> Session | None:
     if moment - session.last_seen_at > TOUCH_EVERY:
         session.last_seen_at = moment
         await Session.filter(id=session.id).update(last_seen_at=moment)
-    return session
+    return session, actor_of(member, _seat_rows(extras.get("seats")))
 
 
 async def end_sessions_by_token(tokens: list[str]) -> None:

@@ -30,6 +30,9 @@ class Part:
     alias: str
     attach: str = ""
     extra: tuple[str, ...] = ()
+    # A computed column instead of a table: this SQL expression, returned as the extra `alias`
+    # (a correlated subquery, say).
+    sql: str = ""
 
 
 class JoinedQuery:
@@ -55,18 +58,29 @@ class JoinedQuery:
             self._columns = [
                 (index, name)
                 for index, part in enumerate(self.parts)
-                for name in (seams.db_columns(part.model) if part.model else part.extra)
+                for name in (
+                    seams.db_columns(part.model)
+                    if part.model
+                    else (part.alias,)
+                    if part.sql
+                    else part.extra
+                )
             ]
+            words = self.words.get(dialect, {})
+
+            def column(i: int, name: str) -> str:
+                part = self.parts[i]
+                if part.model:
+                    return f'{part.alias}."{name}"'
+                if part.sql:
+                    return part.sql.format(**words) if words else part.sql
+                return f"{part.alias}.{name}"
+
             # Every column gets an alias of its own: several tables have an "id".
             select = ", ".join(
-                f'{self.parts[i].alias}."{name}" AS c{n}'
-                if self.parts[i].model
-                else f"{self.parts[i].alias}.{name} AS c{n}"
-                for n, (i, name) in enumerate(self._columns)
+                f"{column(i, name)} AS c{n}" for n, (i, name) in enumerate(self._columns)
             )
-            from_sql = self.from_sql
-            if self.words:
-                from_sql = from_sql.format(**self.words[dialect])
+            from_sql = self.from_sql.format(**words) if words else self.from_sql
             sql = f"SELECT {select} FROM {from_sql} WHERE {self.where}"
             cached = self._sql[dialect] = for_dialect(sql, dialect)
         return cached

@@ -189,11 +189,10 @@ class ForumMiddleware:
                 cookie_jar = cookie_jar or Response()
                 cookie_jar.delete_cookie(**_cookie_place(session_name, settings))
                 cookies.pop(session_name, None)
-            session = await accounts.session_for(self.services, cookies.get(session_name))
-            if session is not None:
-                ctx.session = session
-                ctx.member = session.member
-                ctx.actor = await accounts.load_actor(ctx.member)
+            found = await accounts.signed_in(self.services, cookies.get(session_name))
+            if found is not None:
+                ctx.session, ctx.actor = found
+                ctx.member = ctx.session.member
                 if is_http and scope["method"] == "GET" and not scope["path"].startswith("/api/"):
                     # Pages show reviewers how many items wait for them (one count query).
                     from forum.services import moderation
@@ -226,11 +225,10 @@ class ForumMiddleware:
             cookies, repeated = _cookies(headers)
             name = session_cookie_name(self.services.settings)
             token = None if name in repeated else cookies.get(name)
-            session = await accounts.session_for(self.services, token)
-            if session is not None:
-                ctx.session = session
-                ctx.member = session.member
-                ctx.actor = await accounts.load_actor(ctx.member)
+            found = await accounts.signed_in(self.services, token)
+            if found is not None:
+                ctx.session, ctx.actor = found
+                ctx.member = ctx.session.member
         return ctx
 
     async def _token_ctx(self, ctx: Ctx, bearer: str, method: str) -> tuple[int, str] | None:

@@ -48,7 +48,7 @@ def _error(code: str, message: str, topic: str | None = None) -> str:
 
 def live_sessions_for(settings: Settings) -> LiveSessions:
     """The hub's check of its sockets' sessions: which of these ids are still live (not ended,
-    not past their idle or absolute limit, their member not suspended), as `session_for`
+    not past their idle or absolute limit, their member not suspended), as `accounts.signed_in`
     decides for a request."""
 
     async def live(ids: list[int]) -> set[int]:
