@@ -23,6 +23,7 @@ from tests.conftest import (
     PASSWORD,
     csrf_token,
     make_client,
+    make_member,
     post_form,
     signed_in,
 )
@@ -491,3 +492,51 @@ async def test_a_new_member_is_welcomed_until_they_open_a_thread(app: Starlette)
         assert later.text.index("New since your last visit") < later.text.index("Third words")
     async with make_client(app) as anonymous:
         assert 'id="welcome"' not in (await anonymous.get("/")).text
+
+
+# ---- the API -----------------------------------------------------------------------------------
+
+
+async def test_the_api_lists_makes_mails_and_revokes_invites(app: Starlette) -> None:
+    admin = await make_member("ada", "admin")
+    await make_member("olu")
+    full = await accounts.create_api_token(admin, "ops", scopes=["read", "write", "admin"])
+    plain = await accounts.create_api_token(admin, "no admin scope", scopes=["read", "write"])
+    API = "/api/v1"
+    api = f"{API}/invites"
+    async with make_client(app) as c:
+        auth = {"authorization": f"Bearer {full}"}
+        made = await c.post(f"{API}/invites", json={"count": 2, "note": "by API"}, headers=auth)
+        assert made.status_code == 201, made.text
+        body = made.json()
+        assert body["refused"] == [] and len(body["invites"]) == 2
+        first = body["invites"][0]
+        assert first["state"] == "usable" and first["created_by"] == "ada"
+        assert first["link"].startswith("http://testserver/signup?invite=")
+        mailed = await c.post(
+            api, json={"emails": ["bea@example.org", "nope"], "role": "facilitator"}, headers=auth
+        )
+        assert mailed.status_code == 201
+        assert [i["email"] for i in mailed.json()["invites"]] == ["bea@example.org"]
+        assert mailed.json()["refused"][0]["line"] == 2
+        assert mailed.json()["refused"][0]["address"] == "nope"
+        assert await OutboxMessage.filter(kind="invite").count() == 1
+        gone = await c.delete(f"{API}/invites/{first['id']}", headers=auth)
+        assert gone.status_code == 204
+        again = await c.delete(f"{API}/invites/{first['id']}", headers=auth)
+        assert again.status_code == 409
+        assert (await c.delete(f"{API}/invites/999999", headers=auth)).status_code == 404
+        listed = (await c.get(f"{API}/invites", headers=auth)).json()["invites"]
+        assert len(listed) == 3
+        states = {i["id"]: i["state"] for i in listed}
+        assert states[first["id"]] == "revoked"
+        revoked = next(i for i in listed if i["id"] == first["id"])
+        assert revoked["link"] is None and revoked["revoked_by"] == "ada"
+        too_many = await c.post(api, json={"count": 51}, headers=auth)
+        assert too_many.status_code == 400 and "count" in too_many.json()["error"]["fields"]
+        # Without the admin scope the token acts as a plain member: refused.
+        lent = {"authorization": f"Bearer {plain}"}
+        assert (await c.get(api, headers=lent)).status_code == 403
+        assert (await c.post(api, json={"count": 1}, headers=lent)).status_code == 403
+        assert (await c.get(api)).status_code == 401
+    assert await Invite.all().count() == 3

@@ -357,7 +357,11 @@ async def batch_rows(ctx: Ctx, batch: str) -> list[InviteRow]:
     policy.require(ctx.actor, Action.INVITE)
     if not batch or len(batch) > 32:
         return []
-    invites = await Invite.filter(batch=batch).order_by("id")
+    invites = (
+        await Invite.filter(batch=batch)
+        .order_by("id")
+        .prefetch_related("used_by", "created_by", "revoked_by")
+    )
     moment = now()
     return [_row(ctx.settings, i, moment) for i in invites]
 
