@@ -540,3 +540,20 @@ async def test_the_api_lists_makes_mails_and_revokes_invites(app: Starlette) -> 
         assert (await c.post(api, json={"count": 1}, headers=lent)).status_code == 403
         assert (await c.get(api)).status_code == 401
     assert await Invite.all().count() == 3
+
+
+async def test_a_sign_up_form_with_a_fault_keeps_the_invite_and_the_text(app: Starlette) -> None:
+    admin = await signed_in(app, "ada", "admin")
+    await make_links(admin, 1)
+    token = tokens_in((await admin.get("/admin/invites")).text)[0]
+    async with make_client(app) as bea:
+        csrf = await csrf_token(bea, f"/signup?invite={token}")
+        form = {"handle": "bea", "email": "bea@example.org", "password": "short", "invite": token}
+        refused = await bea.post("/signup", data={**form, "csrf": csrf})
+        assert refused.status_code == 400 and "Use at least 10 characters." in refused.text
+        assert "This invite can be used once; it was made by @ada" in refused.text
+        assert f'name="invite" value="{token}"' in refused.text
+        assert 'value="bea@example.org"' in refused.text and 'value="bea"' in refused.text
+        joined = await bea.post("/signup", data={**form, "password": PASSWORD, "csrf": csrf})
+        assert joined.status_code == 303
+    assert (await Invite.get()).used_by_id == (await Member.get(handle_key="bea")).id
