@@ -79,7 +79,7 @@ def cmd_invite(settings: Settings, args: argparse.Namespace) -> None:
     from forum.services import accounts
 
     async def work(services: Services) -> None:
-        token = await accounts.create_invite(None, args.role, args.note or "")
+        token = await accounts.create_invite(None, args.role, args.note or "", settings)
         print(f"{settings.base_url}/signup?invite={token}")
 
     asyncio.run(_with_db(settings, work))

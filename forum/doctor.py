@@ -83,7 +83,8 @@ async def check_secret_key(settings: Settings) -> list[Finding]:
             fail(
                 topic,
                 "FORUM_SECRET_KEY is not set: each start makes a new one, so members' recent "
-                "sign-in places are forgotten and processes disagree",
+                "sign-in places are forgotten, unused invite links can no longer be shown to "
+                "admins, and processes disagree",
                 "set FORUM_SECRET_KEY to the same long random value in every process, e.g. "
                 "the output of: python3 -c 'import secrets; print(secrets.token_urlsafe(48))'",
             )

@@ -56,9 +56,11 @@ async def test_invite_signup_then_login_logout_login(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
     admin = await signed_in(app, "ada", "admin")
-    page = await post_form(
-        admin, "/admin/invites", {"role": "member", "note": "for Bea"}, page="/admin/members"
+    made = await post_form(
+        admin, "/admin/invites", {"role": "member", "note": "for Bea"}, page="/admin/invites"
     )
+    assert made.status_code == 303
+    page = await admin.get(made.headers["location"])
     link = re.search(r'value="(http://testserver/signup\?invite=[^"]+)"', page.text)
     assert link, page.text
     path = link.group(1).removeprefix(BASE)
@@ -79,11 +81,16 @@ async def test_invite_signup_then_login_logout_login(
     await assert_signed_in_as(client, "bea")
     # The same link cannot make a second account.
     async with make_client(app) as other:
+        # Its page says so instead of showing the form (410 Gone) ...
+        gone = await other.get(path)
+        assert gone.status_code == 410 and 'name="handle"' not in gone.text
+        assert "This invite has already been used" in gone.text
+        # ... and a form posted with it anyway (an old tab) is refused the same way.
         again = await signup_form(
-            other, path, handle="cy", password=PASSWORD, invite=path.split("=", 1)[1]
+            other, "/login", handle="cy", password=PASSWORD, invite=path.split("=", 1)[1]
         )
         assert again.status_code == 400
-        assert "not valid" in again.text
+        assert "This invite has already been used" in again.text
         assert not await Member.exists(handle_key="cy")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
-from forum.models import Caucus, Thread
+from forum.models import Ballot, Caucus, Decision, DecisionVoter, Thread
 from forum.services import demo
 from tests.conftest import login, make_client
 
@@ -41,3 +41,37 @@ async def test_the_demo_shows_channels_moderation_and_a_private_caucus(app: Star
     assert "Slow mode set by @fran" in slowed.text and "Keeping the pace readable" in slowed.text
     for client in clients.values():
         await client.aclose()
+
+
+async def test_the_demo_has_a_decided_motion_in_the_register_and_its_thread(
+    app: Starlette,
+) -> None:
+    """The demo's motion went through the real decisions service: opened with a frozen
+    electorate (the nine active demo members), six secret ballots, closed early by its proposer
+    with a reason in the log, and recorded in the register with its outcome statement."""
+    services = app.state.services
+    services.settings = services.settings.with_(render_timeout_seconds=30)
+    assert await demo.load(services) is True
+
+    motion = await Decision.get(title=demo.MOTION_TITLE)
+    assert (motion.status, motion.outcome, motion.secret) == ("closed", "carried", True)
+    assert (motion.electorate, motion.ballots_cast) == (9, 6)
+    # Secret: no ballot names its voter; the voters' rows say only that they voted.
+    assert await Ballot.filter(decision_id=motion.id, member_id__isnull=False).count() == 0
+    assert await DecisionVoter.filter(decision_id=motion.id, voted=True).count() == 6
+
+    async with make_client(app) as cy:
+        assert (await login(cy, "cy", demo.DEMO_PASSWORD)).status_code == 303
+        register = await cy.get("/decisions")
+        assert register.status_code == 200
+        row = register.text.split(demo.MOTION_TITLE, 1)[1].split("</li>", 1)[0]
+        assert "<strong>Carried</strong>" in row and "6 of 9 voted" in row
+        assert "From January we meet online every other Tuesday" in row
+        thread = await cy.get(f"/t/{motion.thread_id}")
+        box = thread.text.split('id="decisions-h"', 1)[1].split("</section>", 1)[0]
+        assert demo.MOTION_TITLE in box
+        assert ">closed</span>" in box and "Carried" in box and ">6</span> of" in box
+        page = await cy.get(f"/d/{motion.id}")
+        assert page.status_code == 200 and "Carried" in page.text
+        log = await cy.get("/moderation/log")
+        assert "Closed at the branch meeting" in log.text

@@ -323,6 +323,7 @@ SITE: dict[tuple[Action, str], frozenset[str]] = {
     (Action.ADMIN_MEMBERS, "-"): roles("admin"),
     (Action.SET_ROLE, "-"): roles("admin"),
     (Action.INVITE, "-"): roles("admin"),
+    (Action.REVOKE_INVITE, "-"): roles("admin"),
     (Action.CREATE_CHANNEL, "-"): roles("admin"),
     (Action.PUBLISH_STATEMENT, "-"): roles("admin"),
     (Action.SUSPEND, "-"): SITE_MODS,

@@ -297,3 +297,31 @@ async def test_a_bearer_request_says_so_without_the_token(
     (line,) = lines(request_log)
     assert line["via"] == "token" and line["member"] == member.id
     assert token not in request_log.getvalue()
+
+
+async def test_invite_tokens_never_reach_the_request_log(
+    app: Starlette, request_log: io.StringIO
+) -> None:
+    from forum.models import Invite
+    from tests.conftest import PASSWORD, csrf_token, post_form
+
+    admin = await signed_in(app, "ada", "admin")
+    made = await post_form(admin, "/admin/invites", {"count": "2"}, page="/admin/invites")
+    listing = await admin.get(made.headers["location"])
+    tokens = sorted(set(re.findall(r"signup\?invite=([\w-]+)", listing.text)))
+    assert len(tokens) == 2
+    async with make_client(app) as bea:
+        assert (await bea.get(f"/signup?invite={tokens[0]}")).status_code == 200
+        form = {"handle": "bea", "email": "bea@example.org", "password": PASSWORD}
+        csrf = await csrf_token(bea, "/login")
+        joined = await bea.post("/signup", data={**form, "csrf": csrf, "invite": tokens[0]})
+        assert joined.status_code == 303
+        assert (await bea.get(f"/signup?invite={tokens[0]}")).status_code == 410
+    unused = await Invite.get(used_by_id=None)
+    await post_form(admin, f"/admin/invites/{unused.id}/revoke", {}, page="/admin/invites")
+    log = request_log.getvalue()
+    for token in tokens:
+        assert token not in log
+    routes = {line["route"] for line in lines(request_log)}
+    assert {"/signup", "/admin/invites", "/admin/invites/{invite_id}/revoke"} <= routes
+    assert "made=" not in log and "invite=" not in log

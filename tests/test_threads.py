@@ -241,7 +241,8 @@ async def test_unread_divider_and_thread_list_markers(app: Starlette) -> None:
     listing = await bob.get("/c/general")
     assert "Unread: </span>" in listing.text
     first = await bob.get(f"/t/{tid}")
-    assert 'id="first-unread"' in first.text  # the opening post is new to bob
+    # bob's first visit: nothing is "new since your last visit" (there was none).
+    assert 'id="first-unread"' not in first.text and "is-new" not in first.text
     seen = await bob.get(f"/t/{tid}")
     assert 'id="first-unread"' not in seen.text
     assert "Unread" not in (await bob.get("/c/general")).text.split('id="thread-list"')[1]

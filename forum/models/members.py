@@ -112,10 +112,15 @@ class SignInAddress(Model):
         unique_together = (("member", "address_hash"),)
 
 
+# A sign-up link, usable once. Only the token's sha256 finds it; the token itself is kept sealed
+# (AES-GCM under a key derived from the site's secret key, `services.invites`) while the invite
+# is unused, so admins can copy the link again, and a copy of the database alone holds no
+# working link. Used and revoked invites are kept, so the link can say so.
 class Invite(Model):
     # Foreign key columns, typed for the checker (tortoise sets them).
     created_by_id: int | None
     used_by_id: int | None
+    revoked_by_id: int | None
     id = fields.IntField(primary_key=True)
     token_hash = fields.CharField(max_length=64, unique=True)
     created_by: fields.ForeignKeyNullableRelation[Member] = fields.ForeignKeyField(
@@ -129,6 +134,17 @@ class Invite(Model):
         "forum.Member", related_name="invite_used", on_delete=fields.SET_NULL, null=True
     )
     used_at = fields.DatetimeField(null=True)
+    # The token, sealed (see above); cleared once the invite is used or revoked.
+    sealed = fields.CharField(max_length=200, null=True)
+    # Invites made together (several at once, or one per address) share a batch, so the page
+    # after making them can show that batch's links together.
+    batch = fields.CharField(max_length=32, null=True, db_index=True)
+    # The address the invite was mailed to (None: made as a link to hand over).
+    email = fields.CharField(max_length=254, null=True)
+    revoked_at = fields.DatetimeField(null=True)
+    revoked_by: fields.ForeignKeyNullableRelation[Member] = fields.ForeignKeyField(
+        "forum.Member", related_name="invites_revoked", on_delete=fields.SET_NULL, null=True
+    )
 
     class Meta:
         table = "invite"

@@ -47,6 +47,7 @@ class Action(StrEnum):
     SUSPEND = "suspend"
     SET_ROLE = "set_role"
     INVITE = "invite"
+    REVOKE_INVITE = "revoke_invite"
     CREATE_CHANNEL = "create_channel"
     PUBLISH_STATEMENT = "publish_statement"
     REVIEW_SITE = "review_site"

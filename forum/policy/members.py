@@ -84,6 +84,25 @@ def check_administer(actor: Actor) -> None:
         deny(actor, True)
 
 
+# Admins invite people: they make invite links (one, several at once, or mailed to a list of
+# addresses), see every invite with what became of it and the link of each unused one, and
+# revoke any unused invite, whoever made it: an invite is the forum's door, not one admin's.
+def can_invite(actor: Actor, _target: Any = None) -> bool:
+    return is_admin(actor)
+
+
+def check_invite(actor: Actor) -> None:
+    if not can_invite(actor):
+        deny(actor, True)
+
+
+# Whoever holds a usable invite link (anyone: the link is their authority) learns who made it
+# and when, so a real invitation can be told from a forged one. A used, revoked or expired link
+# says only what became of it, never who made it or who used it.
+def can_see_invite_maker(_actor: Actor, invite_state: str) -> bool:
+    return invite_state == "usable"
+
+
 # Admins and facilitators suspend and reinstate members, never themselves; only admins may act
 # on an admin (the last-admin rule is checked in the service, which can count).
 def can_suspend(actor: Actor, member: Member | None = None) -> bool:

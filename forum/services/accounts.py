@@ -20,7 +20,7 @@ from forum.models.members import ROLES
 from forum.policy import Action, Actor
 from forum.realtime.events import Tx, unit_of_work
 from forum.security import new_token, token_digest
-from forum.services import addresses, post_rows, tokens
+from forum.services import addresses, invites, post_rows, tokens
 from forum.services.context import Ctx, Services
 from forum.services.joined import JoinedQuery, Part
 
@@ -33,7 +33,6 @@ HANDLE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")
 MIN_PASSWORD = limits.MIN_PASSWORD
 MAX_PASSWORD = limits.MAX_PASSWORD
 GENERIC_LOGIN_ERROR = "That handle and password do not match an account that can sign in."
-INVITE_DAYS = 14
 # A session's last-seen time is written at most this often, so reading pages costs no write.
 TOUCH_EVERY = timedelta(minutes=5)
 # Failed sign-ins from an address the member signed in from this recently do not count toward
@@ -121,12 +120,9 @@ def actor_of(
 
 
 async def find_invite(token: str) -> Invite | None:
-    if not token or len(token) > 100:
-        return None
-    invite = await Invite.get_or_none(token_hash=token_digest(token))
-    if invite is None or invite.used_by_id is not None or invite.expires_at < now():
-        return None
-    return invite
+    """The usable invite a link names, or None."""
+    invite, state = await invites.find(token)
+    return invite if state == "usable" else None
 
 
 async def sign_up(
@@ -150,9 +146,10 @@ async def sign_up(
     invite = None
     mode = ctx.settings.signup
     if mode == "invite" or invite_token:
-        invite = await find_invite(invite_token)
-        if invite is None:
-            errors["invite"] = "This invite link is not valid (it may be used or expired)."
+        invite, state = await invites.find(invite_token)
+        if invite is None or state != "usable":
+            invite = None
+            errors["invite"] = invites.MESSAGES[state]
     if not errors and await Member.exists(handle_key=handle.lower()):
         errors["handle"] = "That handle is taken."
     if errors:
@@ -173,11 +170,11 @@ async def sign_up(
             )
             if invite is not None:
                 claimed = (
-                    await Invite.filter(id=invite.id, used_by_id=None)
+                    await Invite.filter(id=invite.id, used_by_id=None, revoked_at=None)
                     .using_db(conn)
-                    .update(used_by_id=member.id, used_at=now())
+                    .update(used_by_id=member.id, used_at=now(), sealed=None)
                 )
-                if not claimed:  # somebody used the same link a moment ago
+                if not claimed:  # used (or revoked) a moment ago
                     raise Invalid(fields={"invite": "This invite link has just been used."})
             await addresses.ask_confirmation(conn, ctx.settings, member, email)
     except IntegrityError:
@@ -528,26 +525,12 @@ async def _keep_an_admin(leaving: Member) -> None:
         raise Forbidden("The forum must keep at least one active admin.")
 
 
-async def create_invite(ctx: Ctx | None, role: str = "member", note: str = "") -> str:
-    """A sign-up link token, valid for two weeks. `ctx` None means the CLI (the operator)."""
-    if ctx is not None:
-        policy.require(ctx.actor, Action.INVITE)
-    if role not in ROLES:
-        raise Invalid(fields={"role": "Choose member, facilitator or admin."})
-    token = new_token()
-    await Invite.create(
-        token_hash=token_digest(token),
-        created_by_id=ctx.member.id if ctx and ctx.member else None,
-        role=role,
-        note=_clean_text(note, limits.MAX_INVITE_NOTE),
-        expires_at=now() + timedelta(days=INVITE_DAYS),
-    )
-    return token
-
-
-async def list_invites(ctx: Ctx) -> list[Invite]:
-    policy.require(ctx.actor, Action.INVITE)
-    return await Invite.all().order_by("-id").limit(50).prefetch_related("used_by", "created_by")
+async def create_invite(
+    ctx: Ctx | None, role: str = "member", note: str = "", settings: Settings | None = None
+) -> str:
+    """A sign-up link token, valid for two weeks (`forum.services.invites`). `ctx` None means
+    the CLI (the operator)."""
+    return await invites.create_one(ctx, role, note, settings)
 
 
 async def suspend(ctx: Ctx, handle: str, reason: str, days: int | None) -> Member:

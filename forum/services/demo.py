@@ -6,7 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from forum.importers import parse_path
-from forum.models import Channel, Member
+from forum.models import Channel, Member, Thread
 from forum.services import accounts, caucuses, channels, moderation, posting, statements
 from forum.services.context import Ctx, Services
 
@@ -89,6 +89,7 @@ async def load(services: Services) -> bool:
     )
     await _more_content(services, members)
     await _load_reports(services, members)
+    await _decided_motion(services, members)
     return True
 
 
@@ -204,4 +205,53 @@ async def _load_reports(services: Services, members: dict[str, Member]) -> None:
         case.id,
         "message",
         "Would you like to meet one of us, in person or by phone, before we decide anything?",
+    )
+
+
+MOTION_THREAD = "Branch meetings: what format works for the new year?"
+MOTION_TITLE = "Meet fortnightly online with captions, and monthly in person step-free"
+MOTION_VOTES = (
+    ("bo", "agree"),
+    ("dana", "agree"),
+    ("amara", "agree"),
+    ("fran", "agree"),
+    ("cy", "abstain"),
+    ("admin", "disagree"),
+)
+
+
+async def _decided_motion(services: Services, members: dict[str, Member]) -> None:
+    """A decided motion in the branch-meetings thread, through the decisions service as members
+    would: bo proposes a secret-ballot motion (opening it freezes the electorate: every active
+    member, as the channel is open), six members vote (each gets a receipt, which the demo
+    forgets), bo closes it early with a reason in the moderation log once most had voted, and
+    writes the outcome statement. The register at /decisions lists it as carried."""
+    from datetime import timedelta
+
+    from forum.services import decisions
+
+    thread = await Thread.get(title=MOTION_THREAD)
+    ctx = {handle: await _ctx_for(services, members[handle]) for handle, _ in MOTION_VOTES}
+    rules = decisions.Rules(
+        kind="motion",
+        title=MOTION_TITLE,
+        body="From the discussion above: fortnightly online meetings with captions on, and a "
+        "monthly in-person social in a step-free venue, with a rotating chair.",
+        options=[],
+        closes_at=decisions.now() + timedelta(days=7),
+        secret=True,
+        quorum=50,
+        threshold="simple",
+    )
+    motion = await decisions.propose(ctx["bo"], thread.id, rules)
+    for handle, position in MOTION_VOTES:
+        await decisions.vote(ctx[handle], motion.id, decisions.Choice(position=position))
+    await decisions.close(
+        ctx["bo"], motion.id, "Closed at the branch meeting: most members had voted."
+    )
+    await decisions.write_statement(
+        ctx["bo"],
+        motion.id,
+        "Carried. From January we meet online every other Tuesday with captions, and in person "
+        "once a month at the step-free community centre; the chair rotates.",
     )

@@ -17,7 +17,16 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from forum import policy
 from forum.db import sql_for
 from forum.errors import NotFound
-from forum.models import Caucus, Channel, Member, ModerationAction, Post, Statement, Thread
+from forum.models import (
+    Caucus,
+    Channel,
+    Member,
+    ModerationAction,
+    Post,
+    ReadMarker,
+    Statement,
+    Thread,
+)
 from forum.models.threads import MAX_DEPTH, PATH_SEGMENT
 from forum.policy import Action
 from forum.services import access, notifications, post_rows
@@ -61,13 +70,21 @@ class ThreadPage:
     notes: dict[str, ModerationAction] = field(default_factory=dict)
     # The reader's own reactions and bookmarks on this page's posts.
     marks: Marks = field(default_factory=Marks)
+    # The reader had never opened this thread: nothing on it is "new since your last visit"
+    # (there was none), so no post is marked new and no divider is drawn.
+    first_visit: bool = False
 
     @property
     def base_depth(self) -> int:
         return self.focus.depth if self.focus else 0
 
     def is_new(self, row: PostRow) -> bool:
-        return self.me is not None and row.seq > self.last_read_seq and row.author_id != self.me
+        return (
+            self.me is not None
+            and not self.first_visit
+            and row.seq > self.last_read_seq
+            and row.author_id != self.me
+        )
 
     @cached_property
     def first_unread_id(self) -> int | None:
@@ -193,7 +210,19 @@ async def thread_page(
         last_read_seq=last_read,
         topics=topics,
         marks=marks,
+        # No marker row: this reader never opened the thread (the marker's id comes with the
+        # thread's query, so knowing this costs nothing).
+        first_visit=member_id is not None and marker.get("id") is None,
     )
+
+
+async def has_read_anything(ctx: Ctx) -> bool:
+    """Whether the member has opened any thread yet (the home page welcomes those who have
+    not, instead of calling everything new)."""
+    member_id = ctx.actor.member_id
+    if member_id is None:
+        return False
+    return await ReadMarker.exists(member_id=member_id)
 
 
 async def moderation_notes(thread: Thread) -> dict[str, ModerationAction]:

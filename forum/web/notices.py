@@ -21,6 +21,9 @@ NOTICES = {
     "restored": "The post is restored. Its author is told, and the log records it.",
     "appealed": "Your appeal is in the review queue. You will be told the outcome.",
     "thread-acted": "Done. The thread shows the change and the log records why.",
+    "invites-made": "Your invite links are made: copy them from the list below.",
+    "invites-mailed": "Your invitations are on their way: each address gets its own link.",
+    "invite-revoked": "The invite is revoked: its link now says so, and no one can use it.",
 }
 
 

@@ -126,7 +126,10 @@ def routes() -> list[BaseRoute]:
         # admin
         Route("/admin/members", admin.members, methods=["GET"]),
         Route("/admin/members/{handle}/{verb}", admin.member_action, methods=["POST"]),
-        Route("/admin/invites", admin.create_invite, methods=["POST"]),
+        Route("/admin/invites", admin.invites_page, methods=["GET"]),
+        Route("/admin/invites", admin.create_invites, methods=["POST"]),
+        Route("/admin/invites/email", admin.mail_invites, methods=["POST"]),
+        Route("/admin/invites/{invite_id}/revoke", admin.revoke_invite, methods=["POST"]),
         # confidential reports (a case answers 404 to all but its reporter and handlers)
         Route("/committee", reports.roster, methods=["GET"]),
         Route("/reports", reports.my_reports, methods=["GET"]),

@@ -907,6 +907,33 @@
     }
   }
   $$("form[data-draft]").forEach(draftForm);
+
+  /* ---------------------------------------------------------------- copy buttons */
+
+  // A read-only link (or list of links) with a Copy button: the button shows only with this
+  // script; without it the field is there to select. The clipboard API needs a secure context
+  // (https or localhost); elsewhere, or when refused, the text is selected for Ctrl+C.
+  for (const button of $$("button[data-copy]")) {
+    const field = $(button.dataset.copy);
+    if (!field) continue;
+    button.hidden = false;
+    const label = button.firstChild;
+    button.addEventListener("click", async () => {
+      field.focus();
+      field.select();
+      let said = "Selected: press Ctrl+C (or ⌘C) to copy";
+      try {
+        if (navigator.clipboard && window.isSecureContext) {
+          await navigator.clipboard.writeText(field.value);
+          said = "Copied";
+        }
+      } catch { /* permission refused: the selection stays */ }
+      label.textContent = said === "Copied" ? "Copied" : "Selected";
+      button.dataset.copied = said === "Copied" ? "yes" : "selected";
+      announce(said + ".");
+      setTimeout(() => { label.textContent = "Copy"; }, 3000);
+    });
+  }
   window.addEventListener("pageshow", () => {
     for (const b of $$("form[data-draft] button[disabled]")) b.disabled = false;
   });

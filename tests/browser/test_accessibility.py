@@ -27,8 +27,8 @@ async def test_anonymous_pages(live_server: AppProcess, page: Page) -> None:
     await assert_accessible(page, "sign-in page")
 
     await page.goto(live_server.url + "/signup?invite=bogus")
-    await expect(page.get_by_role("heading", name="Sign up")).to_be_visible()
-    await assert_accessible(page, "sign-up page with an invite")
+    await expect(page.get_by_role("heading", name="This invite link is not valid")).to_be_visible()
+    await assert_accessible(page, "sign-up page with a bad invite")
 
     await page.goto(live_server.url + "/forgot")
     await expect(page.get_by_role("heading", name="Forgot your password?")).to_be_visible()
@@ -70,9 +70,12 @@ async def test_signed_in_pages(live_server: AppProcess, page: Page) -> None:
 
     await page.goto(live_server.url + "/admin/members")
     await expect(page.get_by_role("heading", name="Members", exact=True)).to_be_visible()
-    await page.get_by_role("button", name="Create invite link").click()
-    await expect(page.locator("#invite-link")).to_be_visible()
-    await assert_accessible(page, "admin members page with an invite link")
+    await assert_accessible(page, "admin members page")
+    await page.get_by_role("link", name="Invites", exact=True).click()
+    await page.get_by_role("button", name="Make invite links").click()
+    await expect(page.get_by_label("The new links")).to_be_visible()
+    await assert_accessible(page, "invites page with new links")
+    await page.goto(live_server.url + "/admin/members")
 
     # The mail page (development: the file transport), with a message to open.
     forum_cli(live_server, "mail-test", "ops@example.org")

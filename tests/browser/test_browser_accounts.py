@@ -22,11 +22,12 @@ async def test_invite_signup_sign_out_sign_in(
     await sign_in(page, live_server, "admin")
     await page.get_by_role("banner").get_by_role("link", name="Admin", exact=True).click()
     await expect(page).to_have_url(live_server.url + "/admin/members")
-    await page.get_by_label("Note").fill("for Bea")
-    await page.get_by_role("button", name="Create invite link").click()
-    link_field = page.locator("#invite-link")
-    await expect(link_field).to_have_accessible_name("Invite link")
-    link = await link_field.input_value()
+    await page.get_by_role("link", name="Invites", exact=True).click()
+    await expect(page).to_have_url(live_server.url + "/admin/invites")
+    await page.get_by_label("Note (for admins only)").fill("for Bea")
+    await page.get_by_role("button", name="Make invite links").click()
+    link_field = page.get_by_label("The new links")
+    link = (await link_field.input_value()).strip()
     assert re.fullmatch(re.escape(live_server.url) + r"/signup\?invite=\S+", link), link
     await sign_out(page)
 

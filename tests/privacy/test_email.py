@@ -7,6 +7,7 @@ daily and weekly digests, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -15,7 +16,15 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from forum.models import Caucus, MailSettings, Member, Notification, Post, Thread
+from forum.models import (
+    Caucus,
+    MailSettings,
+    Member,
+    Notification,
+    OutboxMessage,
+    Post,
+    Thread,
+)
 from forum.services import mail_notices, mail_prefs
 from forum.settings import Settings
 from tests.conftest import post_form, signed_in
@@ -192,3 +201,36 @@ def test_the_policy_keeps_every_private_kind_neutral(kind: str) -> None:
     if kind in ("report", "caucus"):
         assert not email_may_show(kind, caucus_id=None)
     assert email_view("report", None) == "report"
+
+
+async def test_an_invitation_email_carries_nothing_of_the_inviters_caucus(
+    app: Starlette, tmp_path: Path
+) -> None:
+    """The admin who invites convenes a caucus with a thread, requests and notifications: the
+    invitations they send (to outsiders) name the forum, the inviter and the link, nothing
+    else; not even the admins' note about whom the invite is for."""
+    people, slug, thread, post = await _seed(app)
+    await Member.filter(handle_key="zelda").update(role="admin")
+    note = "Ochre note about the rent strike"
+    sent = await post_form(
+        people["zelda"],
+        "/admin/invites/email",
+        {"emails": "newcomer@example.net\nfriend@example.net", "note": note},
+        page="/admin/invites",
+    )
+    assert sent.status_code == 303, sent.text
+    # The app's own deliverer may hold the rows mid-send: wait until both are written.
+    for _ in range(200):
+        await app.state.deliverer.drain()
+        if await OutboxMessage.filter(kind="invite", status="sent").count() == 2:
+            break
+        await asyncio.sleep(0.05)
+    mails = [m for m in folder_messages(tmp_path / "mail") if "invited" in m["Subject"]]
+    assert {m["To"] for m in mails} == {"newcomer@example.net", "friend@example.net"}
+    for message in mails:
+        seen = _everything(message).lower()
+        assert "signup?invite=" in seen and "@zelda" in seen
+        others = [h for h in HANDLES if h != "zelda"]
+        for secret in (NAME, slug, TITLE, TEXT, note, *others, f"/t/{thread.id}", f"p{post.id}"):
+            assert secret.lower() not in seen, (secret, message["Subject"])
+        assert str(thread.id) not in (message["Message-ID"] or "")

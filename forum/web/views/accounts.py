@@ -11,7 +11,7 @@ from forum.models import ApiToken, Member
 from forum.schemas.accounts import Login, NewPassword, Profile, SignUp
 from forum.schemas.parse import from_form, from_path
 from forum.schemas.tokens import TokenForm, TokenPath
-from forum.services import accounts, tokens
+from forum.services import accounts, invites, tokens
 from forum.services.context import Ctx
 from forum.web.access import access
 from forum.web.forms import Form, read_form
@@ -113,17 +113,26 @@ async def _cannot_sign_in(request: Request, member: Member) -> Response:
 async def signup_page(request: Request) -> Response:
     ctx = _ctx(request)
     token = request.query_params.get("invite", "")
-    invite_ok = bool(token) and await accounts.find_invite(token) is not None
+    arrival = await invites.arrival(ctx, token) if token else None
+    form = {"invite": token}
+    if arrival is not None and arrival.invite is not None and arrival.invite.email:
+        form["email"] = arrival.invite.email  # the address the invitation was mailed to
+    # A link that cannot be used says why, instead of the form: 404 for one that names no
+    # invite, 410 Gone for one that was used, revoked or has expired.
+    status = 200
+    if arrival is not None and arrival.state != "usable":
+        status = 404 if arrival.state == "unknown" else 410
     return render(
         request,
         "signup.html",
         {
-            "form": {"invite": token},
+            "form": form,
             "errors": {},
-            "invite_ok": invite_ok,
+            "arrival": arrival,
             "mode": ctx.settings.signup,
             "done": False,
         },
+        status=status,
     )
 
 
@@ -131,11 +140,11 @@ async def signup_page(request: Request) -> Response:
 async def signup(request: Request) -> Response:
     ctx = _ctx(request)
     form = await read_form(request)
-    context = {
+    context: dict[str, object] = {
         "form": _kept(form, "handle", "display_name", "invite", "email"),
         "mode": ctx.settings.signup,
         "done": False,
-        "invite_ok": bool(form["invite"]),
+        "arrival": None,
     }
     try:
         data = from_form(SignUp, form)
@@ -152,6 +161,10 @@ async def signup(request: Request) -> Response:
         if exc.fields:
             # Refused for size before the service looked? Add its rules' words (they win).
             errors |= accounts.sign_up_rules(form["handle"], form["password"])
+        if form["invite"]:
+            # What the link is: a usable one says so above the form again; one that cannot be
+            # used (any more) says why instead of the form.
+            context["arrival"] = await invites.arrival(ctx, form["invite"])
         return render(request, "signup.html", {**context, "errors": errors}, status=400)
     if member.status == "pending":
         return render(request, "signup.html", {**context, "errors": {}, "done": True})

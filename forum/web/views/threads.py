@@ -52,12 +52,15 @@ async def home(request: Request) -> Response:
     ctx = _ctx(request)
     recent = await channels.recent_threads(ctx) if policy.can(ctx.actor, Action.TAKE_PART) else []
     open_channels = await channels.open_channels(ctx)
-    mine = await caucuses.my_caucuses(ctx) if policy.can(ctx.actor, Action.TAKE_PART) else []
+    taking_part = policy.can(ctx.actor, Action.TAKE_PART)
+    mine = await caucuses.my_caucuses(ctx) if taking_part else []
     return render(
         request,
         "home.html",
         {
             "welcome": request.query_params.get("welcome"),
+            # A member who has not opened a thread yet gets a word on how the forum works.
+            "first_visit": taking_part and not await threads.has_read_anything(ctx),
             "recent": recent,
             "channels": open_channels,
             "my_caucuses": mine,
