@@ -648,7 +648,7 @@ DECISIONS = re.compile(
 ALLOWED_LINES = (
     re.compile(r"seats\[member_id\]\[caucus_id\] = role"),  # notifications.actors_for
     re.compile(r"^\s*seats=seats\[m\.id\],$"),  # notifications.actors_for
-    re.compile(r"seats\[int\(caucus_id\)\] = str\(role\)"),  # accounts.load_actor
+    re.compile(r"seats\[caucus_id\] = role$"),  # accounts.actor_of (the Actor from its rows)
     re.compile(
         r"<option\{% if r == m\.role %\} selected"
     ),  # the role picker shows the current role

@@ -48,7 +48,7 @@ async def backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [('forum', '0013_members')]
+    dependencies = [('forum', '0015_invites')]
 
     initial = False
 
