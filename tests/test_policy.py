@@ -283,6 +283,8 @@ ALLOW: dict[tuple[Action, str], frozenset[str]] = {
     (Action.MODERATE, "public post"): SITE_MODS,
     (Action.MODERATE, "caucus post"): roles("convener"),
     (Action.MODERATE, "hidden caucus post"): roles("convener"),
+    # Following: active members who read the thread or channel, nobody else.
+    **{(Action.FOLLOW, name): READERS[name] & ACTIVE for name in (*CH, *TH)},
     # caucuses
     (Action.READ, "listed caucus"): READERS["listed caucus"],
     (Action.READ, "unlisted caucus"): READERS["unlisted caucus"],

@@ -83,6 +83,47 @@ class Tx:
         self.events.append(event)
         return event
 
+    async def emit_to_members(
+        self, sets: str, params: list[Any], event_kind: str, data: dict[int, dict[str, Any]]
+    ) -> dict[int, dict[str, Any]]:
+        """One event on each of several members' topics, in two statements however many they
+        are. `sets` (with `params`) is further SQL for the same UPDATE of their rows (say, a
+        counter to bump), and each returned row (by member id) holds the new `event_seq` and
+        `unread_notifications`. The events
+        carry `data[member_id]`, with the row's values filled in for keys whose value is None.
+        (Their `id` is left unset: only access events need one, see forum.realtime.hub.)"""
+        ids = sorted(data)
+        if not ids:
+            return {}
+        holes = ", ".join("?" for _ in ids)
+        extra = f", {sets}" if sets else ""
+        rows = await self.conn.execute_query_dict(
+            sql_for(
+                self.conn,
+                f"UPDATE member SET event_seq = event_seq + 1{extra} WHERE id IN ({holes}) "
+                "RETURNING id, event_seq, unread_notifications",
+            ),
+            [*params, *ids],
+        )
+        found = {int(row["id"]): row for row in rows}
+        moment = datetime.now(UTC)
+        events = []
+        for member_id, row in sorted(found.items()):
+            payload = {k: (row.get(k) if v is None else v) for k, v in data[member_id].items()}
+            events.append(
+                Event(
+                    topic=topic_name("member", member_id),
+                    seq=int(row["event_seq"]),
+                    kind=event_kind,
+                    payload=payload,
+                    created_at=moment,
+                )
+            )
+        if events:
+            await Event.bulk_create(events, using_db=self.conn)
+            self.events.extend(events)
+        return found
+
 
 @asynccontextmanager
 async def unit_of_work(publish: Publish | None) -> AsyncIterator[Tx]:

@@ -61,6 +61,8 @@ class ThreadPage:
     notes: dict[str, ModerationAction] = field(default_factory=dict)
     # The reader's own reactions and bookmarks on this page's posts.
     marks: Marks = field(default_factory=Marks)
+    # The reader's following of the thread: "watching", "muted" or "none".
+    follow: str = "none"
 
     @property
     def base_depth(self) -> int:
@@ -113,13 +115,16 @@ THREAD_QUERY = JoinedQuery(
         Part(None, "r", extra=("id", "last_read_seq")),
         # The reader's unsent reply to the thread (see forum.services.drafts), in the same query.
         Part(None, "d", extra=("body",)),
+        # Whether the reader follows or muted the thread (forum.services.follows): no row, 0, 1.
+        Part(None, "f", extra=("muted",)),
     ],
     "thread t JOIN channel c ON c.id = t.channel_id "
     "LEFT JOIN caucus k ON k.id = c.caucus_id "
     "LEFT JOIN statement s ON s.id = t.statement_id "
     "LEFT JOIN member a ON a.id = t.author_id "
     "LEFT JOIN read_marker r ON r.thread_id = t.id AND r.member_id = ? "
-    "LEFT JOIN draft d ON d.thread_id = t.id AND d.member_id = ? AND d.parent_key = 0",
+    "LEFT JOIN draft d ON d.thread_id = t.id AND d.member_id = ? AND d.parent_key = 0 "
+    "LEFT JOIN follow f ON f.thread_id = t.id AND f.member_id = ?",
     "t.id = ?",
 )
 
@@ -130,7 +135,8 @@ async def thread_page(
     if not 0 < thread_id < 2**31:
         raise NotFound()
     member_id = ctx.actor.member_id
-    found_thread, marker = await THREAD_QUERY.first([member_id or 0, member_id or 0, thread_id])
+    me = member_id or 0
+    found_thread, marker = await THREAD_QUERY.first([me, me, me, thread_id])
     thread = found_thread if isinstance(found_thread, Thread) else None
     if thread is None or not policy.can(ctx.actor, Action.READ, thread):
         raise NotFound()
@@ -171,6 +177,7 @@ async def thread_page(
         topics.append((f"member:{ctx.member.id}", ctx.member.event_seq))
     return ThreadPage(
         draft=str(marker.get("body") or ""),
+        follow=_follow_level(marker.get("muted")),
         notes=await moderation_notes(thread),
         thread=thread,
         shared=shared,
@@ -184,6 +191,12 @@ async def thread_page(
         topics=topics,
         marks=marks,
     )
+
+
+def _follow_level(muted: object) -> str:
+    if muted is None:
+        return "none"
+    return "muted" if muted in (True, 1, "1", "t", "true") else "watching"
 
 
 async def moderation_notes(thread: Thread) -> dict[str, ModerationAction]:

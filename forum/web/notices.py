@@ -21,6 +21,9 @@ NOTICES = {
     "restored": "The post is restored. Its author is told, and the log records it.",
     "appealed": "Your appeal is in the review queue. You will be told the outcome.",
     "thread-acted": "Done. The thread shows the change and the log records why.",
+    "followed": "You follow it now: you will be told of new activity (see Following).",
+    "muted": "Muted: you will be told of nothing here except mentions of you.",
+    "unfollowed": "You no longer follow it.",
 }
 
 

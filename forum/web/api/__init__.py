@@ -21,6 +21,7 @@ from forum.web.api import (
     caucuses,
     channels,
     decisions,
+    follows,
     inbox,
     mail_prefs,
     moderation,
@@ -46,6 +47,7 @@ MODULES: list[ModuleType] = [
     mail_prefs,
     reports,
     people,
+    follows,
 ]
 
 
