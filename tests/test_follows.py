@@ -275,7 +275,10 @@ async def test_following_over_the_api(app: Starlette) -> None:
     assert no_csrf.status_code == 403
     gone = await bo.delete(f"{API}/threads/{tid}/follow", headers=headers)
     assert gone.status_code == 204
-    assert (await bo.get(f"{API}/following")).json()["threads"] == []
+    gone = await bo.delete(f"{API}/channels/general/follow", headers=headers)
+    assert gone.status_code == 204
+    assert (await bo.get(f"{API}/channels/general/follow")).json() == {"level": "none"}
+    assert (await bo.get(f"{API}/following")).json() == {"threads": [], "channels": []}
     assert (await bo.get(f"{API}/threads/987654/follow")).status_code == 404
 
 

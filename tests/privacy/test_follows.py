@@ -45,7 +45,7 @@ async def _started(v: object, slug: str, title: str, body: str) -> int:
 async def test_following_lists_never_show_a_caucus_to_a_non_member(world: World) -> None:
     # Rows left behind for every outsider (as if made while they were members): the lists are
     # narrowed by what each may read now, not by the rows.
-    for role, member_id in world.member_ids.items():
+    for member_id in world.member_ids.values():
         for c in world.caucuses:
             await Follow.get_or_create(member_id=member_id, thread_id=c.thread_id)
             await Follow.get_or_create(member_id=member_id, channel_id=c.channel_id)
