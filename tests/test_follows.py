@@ -365,3 +365,25 @@ async def test_telling_followers_costs_the_same_queries_for_few_or_many(
         counts.append(len(queries))
         assert await Notification.filter(kind="following", text__contains="amara").count() >= n
     assert counts[0] == counts[1], queries
+
+
+async def test_many_followers_are_told_in_slices(
+    app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from forum.services import notifications
+
+    monkeypatch.setattr(notifications, "NOTIFY_SLICE", 3)
+    await make_channel()
+    amara = await signed_in(app, "amara")
+    tid = await start(amara)
+    watchers = [await make_member(f"slice{i}") for i in range(7)]
+    for member in watchers:
+        await Follow.create(member_id=member.id, thread_id=tid)
+    await reply(amara, tid, "Sliced news.")
+    told = await Notification.filter(kind="following").values_list("member_id", "text")
+    assert sorted(m for m, _ in told) == sorted(m.id for m in watchers)
+    assert all(t == "@amara replied in “Rent strike”, which you follow" for _, t in told)
+    unread = await Member.filter(id__in=[m.id for m in watchers]).values_list(
+        "unread_notifications", flat=True
+    )
+    assert unread == [1] * 7

@@ -9,7 +9,7 @@ The broker is told only after the commit.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -84,15 +84,20 @@ class Tx:
         return event
 
     async def emit_to_members(
-        self, sets: str, params: list[Any], event_kind: str, data: dict[int, dict[str, Any]]
+        self,
+        sets: str,
+        params: list[Any],
+        event_kind: str,
+        member_ids: Iterable[int],
+        payload: Callable[[int, dict[str, Any]], dict[str, Any]],
     ) -> dict[int, dict[str, Any]]:
         """One event on each of several members' topics, in two statements however many they
         are. `sets` (with `params`) is further SQL for the same UPDATE of their rows (say, a
-        counter to bump), and each returned row (by member id) holds the new `event_seq` and
-        `unread_notifications`. The events
-        carry `data[member_id]`, with the row's values filled in for keys whose value is None.
-        (Their `id` is left unset: only access events need one, see forum.realtime.hub.)"""
-        ids = sorted(data)
+        counter to bump); `payload(member_id, row)` makes each event's data from the updated
+        row (its `id`, `event_seq` and `unread_notifications`). Returns the rows by member id.
+        (The events' own `id` is left unset: only access events need one, see
+        forum.realtime.hub.)"""
+        ids = sorted(set(member_ids))
         if not ids:
             return {}
         holes = ", ".join("?" for _ in ids)
@@ -109,13 +114,12 @@ class Tx:
         moment = datetime.now(UTC)
         events = []
         for member_id, row in sorted(found.items()):
-            payload = {k: (row.get(k) if v is None else v) for k, v in data[member_id].items()}
             events.append(
                 Event(
                     topic=topic_name("member", member_id),
                     seq=int(row["event_seq"]),
                     kind=event_kind,
-                    payload=payload,
+                    payload=payload(member_id, row),
                     created_at=moment,
                 )
             )

@@ -16,6 +16,8 @@ from forum.realtime.events import Tx
 from forum.services.context import Ctx
 
 PAGE = 50
+# notify_many tells at most this many members per statement.
+NOTIFY_SLICE = 1000
 
 
 async def actors_for(members: Sequence[Member]) -> dict[int, Actor]:
@@ -198,8 +200,27 @@ async def notify_many(
             .values_list("member_id", flat=True)
         )
         ids = sorted(set(ids) & {int(i) for i in seated})  # type: ignore[call-overload]
-    if not ids:
-        return []
+    told: list[int] = []
+    # In slices, so a thread with thousands of followers stays within a statement's limit of
+    # parameters (PostgreSQL: 32,767): a few statements per thousand members told.
+    for start in range(0, len(ids), NOTIFY_SLICE):
+        told += await _notify_slice(
+            tx, ids[start : start + NOTIFY_SLICE], kind, text, url, actor_id, thread, post_id
+        )
+    return told
+
+
+async def _notify_slice(
+    tx: Tx,
+    ids: list[int],
+    kind: str,
+    text: str,
+    url: str,
+    actor_id: int | None,
+    thread: Thread,
+    post_id: int | None,
+) -> list[int]:
+    caucus_id = thread.channel.caucus_id
     notes = [
         Notification(
             id=note_id,
@@ -215,10 +236,15 @@ async def notify_many(
         for note_id, member_id in zip(distinct_ids(len(ids)), ids, strict=True)
     ]
     await Notification.bulk_create(notes, using_db=tx.conn)
+    note_of = {n.member_id: n.id for n in notes}
     told = await tx.emit_to_members(
         "unread_notifications = unread_notifications + 1",
         [],
         "notification.created",
-        {n.member_id: {"notification_id": n.id, "unread": None} for n in notes},
+        note_of,
+        lambda member_id, row: {
+            "notification_id": note_of[member_id],
+            "unread": int(row["unread_notifications"]),
+        },
     )
     return sorted(told)
