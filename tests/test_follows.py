@@ -17,7 +17,7 @@ from forum.models import Follow, Member, Notification
 from forum.services import mentions
 from tests.conftest import make_client, make_member, post_form, signed_in
 from tests.test_caucuses import found
-from tests.test_threads import make_channel, post_id_from, reply
+from tests.test_threads import import_iso, make_channel, post_id_from, reply
 
 API = "/api/v1"
 
@@ -387,3 +387,29 @@ async def test_many_followers_are_told_in_slices(
         "unread_notifications", flat=True
     )
     assert unread == [1] * 7
+
+
+async def test_a_new_statement_tells_the_statements_channel_s_followers(app: Starlette) -> None:
+    await make_channel("statements", "Statements")
+    cy = await signed_in(app, "cy")
+    await follow(cy, "/c/statements", "watching")
+    result = await import_iso()
+    assert result.outcome == "created"
+    assert (
+        "New statement “On the dissolution of the ISO” in Statements, which you follow"
+        in await inbox(cy)
+    )
+    # Discussing it in a caucus follows the new caucus thread and tells the caucus channel's
+    # followers (not anyone outside).
+    bo = await signed_in(app, "bo")
+    slug = await found(cy, "Readers Caucus", join_policy="invite")
+    await post_form(cy, f"/caucuses/{slug}/invite", {"handle": "bo"}, page=f"/caucuses/{slug}")
+    await post_form(bo, f"/caucuses/{slug}/accept", {}, page=f"/caucuses/{slug}")
+    await follow(bo, f"/c/{slug}-talk", "watching")
+    made = await post_form(
+        cy, "/caucuses/discuss", {"thread_id": str(result.thread.id), "caucus": slug}
+    )
+    assert made.status_code == 303, made.text
+    tid = int(made.headers["location"].rsplit("/", 1)[1])
+    assert "@cy started “On the dissolution of the ISO” in" in await inbox(bo)
+    assert 'aria-pressed="true"' in button((await cy.get(f"/t/{tid}")).text, "follow")

@@ -198,21 +198,27 @@ async def tell_thread_followers(
 
 
 async def tell_channel_followers(
-    tx: Tx, thread: Thread, post_id: int, author_id: int, author: str, told: set[int]
+    tx: Tx,
+    thread: Thread,
+    post_id: int | None,
+    author_id: int | None,
+    author: str | None,
+    told: set[int],
 ) -> list[int]:
-    """A new thread in a channel: the channel's watchers hear of it."""
+    """A new thread in a channel (`thread.channel` loaded): the channel's watchers hear of it.
+    With no author it is a published statement's thread."""
     watchers = await (
         Follow.filter(channel_id=thread.channel_id, muted=False)
         .using_db(tx.conn)
         .values_list("member_id", flat=True)
     )
     ids = {int(m) for m in watchers} - told - {author_id}  # type: ignore[call-overload]
+    where = thread.channel.name
+    text = (
+        f"@{author} started “{thread.title}” in {where}, which you follow"
+        if author
+        else f"New statement “{thread.title}” in {where}, which you follow"
+    )
     return await _tell(
-        tx,
-        thread,
-        ids,
-        f"@{author} started “{thread.title}” in {thread.channel.name}, which you follow",
-        f"/t/{thread.id}",
-        actor_id=author_id,
-        post_id=post_id,
+        tx, thread, ids, text, f"/t/{thread.id}", actor_id=author_id, post_id=post_id
     )
