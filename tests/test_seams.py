@@ -20,7 +20,7 @@ from forum import seams
 from forum.app import create_app
 from forum.models import Caucus, Channel, Member, Session, Thread
 from forum.services.accounts import SESSION_QUERY
-from forum.services.threads import THREAD_QUERY
+from forum.services.threads import THREAD_QUERY, thread_query_params
 from forum.settings import Settings
 from tests.conftest import free_port, make_member
 
@@ -79,10 +79,10 @@ async def test_prepared_queries_build_the_same_models_as_the_orm(app: Starlette)
     results: dict[bool, list[Model | None]] = {}
     for fast in (True, False):
         seams.ORM_FAST = fast
-        found_thread, marker = await THREAD_QUERY.first([member.id, member.id, thread.id])
+        found_thread, marker = await THREAD_QUERY.first(thread_query_params(member.id, thread.id))
         found_session, _ = await SESSION_QUERY.first(["h" * 64])
         assert isinstance(found_thread, Thread) and isinstance(found_session, Session)
-        assert marker == {"id": None, "last_read_seq": None, "body": None}
+        assert marker == {"id": None, "last_read_seq": None, "body": None, "muted": None}
         results[fast] = [
             found_thread,
             found_thread.channel,

@@ -129,14 +129,19 @@ THREAD_QUERY = JoinedQuery(
 )
 
 
+def thread_query_params(member_id: int | None, thread_id: int) -> list[int]:
+    """THREAD_QUERY's parameters: the reader (marker, draft, follow) and the thread."""
+    me = member_id or 0
+    return [me, me, me, thread_id]
+
+
 async def thread_page(
     ctx: Ctx, thread_id: int, after: str | None = None, focus_id: int | None = None
 ) -> ThreadPage:
     if not 0 < thread_id < 2**31:
         raise NotFound()
     member_id = ctx.actor.member_id
-    me = member_id or 0
-    found_thread, marker = await THREAD_QUERY.first([me, me, me, thread_id])
+    found_thread, marker = await THREAD_QUERY.first(thread_query_params(member_id, thread_id))
     thread = found_thread if isinstance(found_thread, Thread) else None
     if thread is None or not policy.can(ctx.actor, Action.READ, thread):
         raise NotFound()
