@@ -413,3 +413,17 @@ async def test_a_new_statement_tells_the_statements_channel_s_followers(app: Sta
     tid = int(made.headers["location"].rsplit("/", 1)[1])
     assert "@cy started “On the dissolution of the ISO” in" in await inbox(bo)
     assert 'aria-pressed="true"' in button((await cy.get(f"/t/{tid}")).text, "follow")
+
+
+async def test_an_edit_that_adds_a_group_mention_tells_the_group_once(app: Starlette) -> None:
+    await make_channel()
+    amara = await signed_in(app, "amara")
+    fran = await signed_in(app, "fran", "facilitator")
+    tid = await start(amara)
+    pid = post_id_from(await reply(amara, tid, "A plain reply."))
+    edited = await post_form(amara, f"/p/{pid}/edit", {"body": "A reply for @facilitators."})
+    assert edited.status_code == 303, edited.text
+    assert (await inbox(fran)).count("@amara mentioned @facilitators") == 1
+    again = await post_form(amara, f"/p/{pid}/edit", {"body": "Still for @facilitators."})
+    assert again.status_code == 303
+    assert (await inbox(fran)).count("@amara mentioned @facilitators") == 1
