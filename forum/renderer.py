@@ -18,7 +18,7 @@ import atexit
 import contextlib
 import multiprocessing
 import threading
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from concurrent.futures.process import BrokenProcessPool
 
 from pebble import ProcessExpired, ProcessPool
@@ -95,6 +95,7 @@ async def render(
     *,
     mentionable: Collection[str] | None = None,
     previous: str | None = None,
+    groups: Mapping[str, str] | None = None,
     limit: float,
     workers: int = 2,
 ) -> RenderedPost:
@@ -102,7 +103,12 @@ async def render(
 
     Waiting behind other posts counts too, up to as long again: the whole call ends within
     twice the limit (and a task given up while queued never runs)."""
-    args = (source, frozenset(mentionable) if mentionable is not None else None, previous)
+    args = (
+        source,
+        frozenset(mentionable) if mentionable is not None else None,
+        previous,
+        dict(groups) if groups else None,
+    )
     try:
         future = (await _running(workers)).schedule(render_post, args=args, timeout=limit)
     except RuntimeError:  # the pool broke (its manager died): start a new one

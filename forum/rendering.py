@@ -9,8 +9,8 @@ from __future__ import annotations
 import difflib
 import html
 import re
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import nh3
 from markdown_it import MarkdownIt
@@ -40,9 +40,11 @@ RENDERER_VERSION: int = 1
 # case-insensitively: callers lowercase them.
 HANDLE_RE: re.Pattern[str] = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{1,31}")
 
-# A handle right after "@", not followed by another handle character (a 40-char run is not
-# a mention of its first 32 characters).
-_MENTION_BODY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{1,31}(?![A-Za-z0-9_-])")
+# A name right after "@", not followed by another name character (a 40-char run is not a
+# mention of its first 32 characters). Names are handles (up to 32 characters) or groups: a
+# caucus's slug (up to 67) or "facilitators" (see forum.policy.follows). A name that is
+# neither renders as the plain text it was.
+_MENTION_BODY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{1,79}(?![A-Za-z0-9_-])")
 # Characters that, directly before "@", mean it is part of an email, URL or path.
 _MENTION_BLOCKED_BEFORE = frozenset("_-.+/@:=&?#%~\\")
 
@@ -156,6 +158,9 @@ def _render_mention(
     typed = escapeHtml("@" + token.content)
     if handle in env.get("mentionable", ()):
         return f'<a href="/m/{handle}" class="mention">{typed}</a>'
+    group = env.get("groups", {}).get(handle)
+    if group is not None:
+        return f'<a href="{escapeHtml(group)}" class="mention">{typed}</a>'
     return typed
 
 
@@ -264,6 +269,12 @@ _cleaner = nh3.Cleaner(
 
 
 def _mentions_in(tokens: Sequence[Token]) -> list[str]:
+    """The handles mentioned (names that can be a handle), unique, in order."""
+    return [name for name in _names_in(tokens) if HANDLE_RE.fullmatch(name)]
+
+
+def _names_in(tokens: Sequence[Token]) -> list[str]:
+    """Every @name (handles and group names), lowercased, unique, in order."""
     seen: dict[str, None] = {}
     for block in tokens:
         if block.type != "inline" or not block.children:
@@ -301,27 +312,38 @@ class RenderedPost:
     html: str
     mentions: list[str]
     previous_mentions: list[str]
+    # Every @name, handles or not (group mentions are looked up among these), and those of
+    # the text it replaces.
+    names: list[str] = field(default_factory=list)
+    previous_names: list[str] = field(default_factory=list)
 
 
 def render_post(
-    source: str, mentionable: Collection[str] | None = None, previous: str | None = None
+    source: str,
+    mentionable: Collection[str] | None = None,
+    previous: str | None = None,
+    groups: Mapping[str, str] | None = None,
 ) -> RenderedPost:
     """render_markdown and extract_mentions in one parse; what the worker processes run.
 
     With `mentionable` None every mentioned handle is linked, which is the right HTML whenever
     each of them turns out to be a member (the caller checks, and renders again if not).
+    `groups` maps group names the author may address here to the page they link to.
     """
-    previous_mentions = extract_mentions(previous) if previous is not None else []
+    previous_names = _names_in(_md.parse(previous)) if previous is not None else []
+    previous_mentions = [name for name in previous_names if HANDLE_RE.fullmatch(name)]
     env: EnvType = {}
     tokens = _md.parse(source, env)
-    mentions = _mentions_in(tokens)
+    names = _names_in(tokens)
+    mentions = [name for name in names if HANDLE_RE.fullmatch(name)]
     if not source.strip():
-        return RenderedPost("", mentions, previous_mentions)
+        return RenderedPost("", mentions, previous_mentions, names, previous_names)
     linked = mentions if mentionable is None else mentionable
-    # The mention renderer reads only this key; parsing left link references in env too.
+    # The mention renderer reads only these keys; parsing left link references in env too.
     env["mentionable"] = frozenset(handle.lower() for handle in linked)
+    env["groups"] = dict(groups or {})
     html = _cleaner.clean(_md.renderer.render(tokens, _md.options, env))
-    return RenderedPost(html, mentions, previous_mentions)
+    return RenderedPost(html, mentions, previous_mentions, names, previous_names)
 
 
 _WORD_RE = re.compile(r"(\s*)(\S+)")

@@ -140,7 +140,9 @@ async def test_mail_off_or_in_a_digest_is_not_mailed_at_once(
     await reply(alice, tid, "Welcome back.", parent=int(bob_post))
     assert await run_batches(app, settings) == 0
     states = sorted(await Notification.filter().values_list("kind", "mail_state"))
-    assert states == [("mention", "skipped"), ("reply", "held")]
+    # Alice started the thread, so Bob's reply told her as its follower; she read it on the
+    # thread's page before replying, so it is not mailed.
+    assert states == [("following", "skipped"), ("mention", "skipped"), ("reply", "held")]
 
 
 async def test_daily_and_weekly_digests_list_their_topics_once(
@@ -324,3 +326,32 @@ def test_digest_settings_out_of_range_are_refused(name: str, value: str) -> None
 
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({name: value})
+
+
+async def test_followed_activity_comes_in_the_daily_digest_by_default(
+    app: Starlette, settings: Settings, tmp_path: Path, pair: tuple[httpx.AsyncClient, ...]
+) -> None:
+    alice, bob = pair
+    page = (await bob.get("/account")).text
+    assert "Threads and channels you follow (new replies, new threads)" in page
+    tid = await start_thread(alice, "Minutes", "Opening.")
+    made = await post_form(bob, f"/t/{tid}/follow", {"level": "watching"})
+    assert made.status_code == 303
+    await reply(alice, tid, "The agenda is up.")
+    assert await run_batches(app, settings) == 0  # not at once: it waits for the digest
+    tomorrow = mail_notices.digest_slot(settings, "daily", datetime.now(UTC) + timedelta(days=1))
+    assert await mail_notices.mail_digests(settings, tomorrow) >= 1
+    await app.state.deliverer.drain()
+    [daily] = [m for m in inbox(tmp_path, "bob@example.org") if "daily" in m["Subject"]]
+    assert "@alice replied in “Minutes”, which you follow" in text_of(daily)
+    assert f"/t/{tid}#p" in text_of(daily)
+    # Chosen "at once", the next one comes in a batch of its own.
+    await post_form(bob, SETTINGS_FORM, {"following": "immediately"})
+    assert (await bob.get("/api/v1/me/email-preferences")).json()["following"] == "immediately"
+    await reply(alice, tid, "Minutes are posted.")
+    assert await run_batches(app, settings) == 1
+    assert any(
+        "Minutes are posted" in text_of(m)
+        for m in inbox(tmp_path, "bob@example.org")
+        if "daily" not in m["Subject"]
+    )

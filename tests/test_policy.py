@@ -283,6 +283,8 @@ ALLOW: dict[tuple[Action, str], frozenset[str]] = {
     (Action.MODERATE, "public post"): SITE_MODS,
     (Action.MODERATE, "caucus post"): roles("convener"),
     (Action.MODERATE, "hidden caucus post"): roles("convener"),
+    # Following: active members who read the thread or channel, nobody else.
+    **{(Action.FOLLOW, name): READERS[name] & ACTIVE for name in (*CH, *TH)},
     # caucuses
     (Action.READ, "listed caucus"): READERS["listed caucus"],
     (Action.READ, "unlisted caucus"): READERS["unlisted caucus"],
@@ -711,3 +713,39 @@ def test_mail_bodies_with_personal_links_are_withheld_even_from_admins(role: str
     # An admin reads messages sent to themself, whatever their kind.
     own = OutboxMessage("reset", member_id=actor.member_id)
     assert policy.mail.can_read_mail_body(actor, own) is admin
+
+
+# ---- group mentions ---------------------------------------------------------------------------
+
+# A caucus is addressed only inside its own (unarchived) channels by its own active members;
+# @facilitators only in an open channel, by an active member.
+CAUCUS_MENTION: dict[tuple[str, str], frozenset[str]] = {
+    ("listed caucus channel", "listed caucus"): IN_CAUCUS,
+    ("unlisted caucus channel", "unlisted caucus"): IN_CAUCUS,
+    ("archived caucus channel", "archived caucus"): NONE,
+    ("listed caucus channel", "unlisted caucus"): NONE,
+    ("unlisted caucus channel", "listed caucus"): NONE,
+    ("public channel", "listed caucus"): NONE,
+    ("members-only channel", "unlisted caucus"): NONE,
+}
+FACILITATORS_MENTION: dict[str, frozenset[str]] = {
+    "public channel": ACTIVE,
+    "members-only channel": ACTIVE,
+    "listed caucus channel": NONE,
+    "unlisted caucus channel": NONE,
+    "archived caucus channel": NONE,
+}
+
+
+@pytest.mark.parametrize(("channel", "caucus"), list(CAUCUS_MENTION))
+def test_who_may_mention_a_caucus_where(channel: str, caucus: str) -> None:
+    for role, actor in CAST.items():
+        allowed = policy.follows.can_mention_caucus(actor, CH[channel], CA[caucus])  # type: ignore[arg-type]
+        assert allowed is (role in CAUCUS_MENTION[(channel, caucus)]), (role, channel, caucus)
+
+
+@pytest.mark.parametrize("channel", list(FACILITATORS_MENTION))
+def test_who_may_mention_the_facilitators_where(channel: str) -> None:
+    for role, actor in CAST.items():
+        allowed = policy.follows.can_mention_facilitators(actor, CH[channel])  # type: ignore[arg-type]
+        assert allowed is (role in FACILITATORS_MENTION[channel]), (role, channel)

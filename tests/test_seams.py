@@ -82,7 +82,13 @@ async def test_prepared_queries_build_the_same_models_as_the_orm(app: Starlette)
         found_thread, marker = await THREAD_QUERY.first(thread_query_params(member.id, thread.id))
         found_session, _ = await SESSION_QUERY.first(["h" * 64])
         assert isinstance(found_thread, Thread) and isinstance(found_session, Session)
-        assert marker == {"id": None, "last_read_seq": None, "body": None, "marks": None}
+        assert marker == {
+            "id": None,
+            "last_read_seq": None,
+            "body": None,
+            "muted": None,
+            "marks": None,
+        }
         results[fast] = [
             found_thread,
             found_thread.channel,

@@ -460,3 +460,19 @@ def test_caucus_reactions_are_never_sent_outside_the_caucus(
 
 async def _count_reactions(post_id: int) -> int:
     return await Reaction.filter(post_id=post_id).count()
+
+
+def test_a_followed_thread_s_reply_counts_up_the_badge_live(client: TestClient) -> None:
+    """Follow notices are sent in bulk, and each follower's socket still gets its own
+    notification.created frame with the new unread count."""
+    csrf = login(client, "bo")
+    me = client.get("/api/v1/me").json()
+    tid = start_thread(client, csrf)  # starting it follows it
+    with client.websocket_connect("/ws", headers=ORIGIN) as ws:
+        topic = f"member:{me['id']}"
+        ws.send_json({"op": "subscribe", "topic": topic})
+        assert receive_until(ws, lambda f: f.get("op") == "subscribed")["topic"] == topic
+        amara = login(client, "amara")
+        reply(client, amara, tid, "A reply to the thread")
+        frame = receive_until(ws, lambda f: f.get("kind") == "notification.created")
+        assert frame["topic"] == topic and frame["data"]["unread"] == me["unread_notifications"] + 1

@@ -4,7 +4,7 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('forum', '0013_members')]
+    dependencies = [('forum', '0014_follows')]
 
     initial = False
 

@@ -4,6 +4,7 @@ from forum.models.caucuses import Caucus, CaucusMembership
 from forum.models.channels import Channel
 from forum.models.decisions import Ballot, Decision, DecisionVoter
 from forum.models.events import Event
+from forum.models.follows import Follow
 from forum.models.mail import OutboxMessage
 from forum.models.mail_prefs import MailSettings
 from forum.models.members import ApiToken, EmailToken, Invite, Member, Session, SignInAddress
@@ -36,6 +37,7 @@ __all__ = [
     "EmailToken",
     "Event",
     "Flag",
+    "Follow",
     "Invite",
     "MailSettings",
     "Member",

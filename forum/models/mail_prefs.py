@@ -25,6 +25,8 @@ class MailSettings(Model):
     report = fields.CharField(max_length=12, default="immediately")
     decision = fields.CharField(max_length=12, default="daily")
     statement = fields.CharField(max_length=12, default="weekly")
+    # Activity in threads and channels the member follows (forum.models.follows).
+    following = fields.CharField(max_length=12, default="daily")
     # The digest slots already handled (the claiming UPDATE moves them forward, so a member
     # gets each digest once however many processes look); NULL: never sent.
     daily_digest_at = fields.DatetimeField(null=True)

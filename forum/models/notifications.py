@@ -16,6 +16,8 @@ KINDS = (
     "flag_outcome",
     "decision",
     "report",
+    # A new reply in a followed thread, or a new thread in a followed channel.
+    "following",
 )
 
 

@@ -28,6 +28,8 @@ class Action(StrEnum):
     OPEN_MODERATION = "open_moderation"
     REACT = "react"
     BOOKMARK = "bookmark"
+    # follow or mute a thread or a channel (forum.policy.follows)
+    FOLLOW = "follow"
     # caucus actions
     KNOW = "know"
     READ_MEMBERS = "read_members"

@@ -9,7 +9,7 @@ The broker is told only after the commit.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -82,6 +82,51 @@ class Tx:
         )
         self.events.append(event)
         return event
+
+    async def emit_to_members(
+        self,
+        sets: str,
+        params: list[Any],
+        event_kind: str,
+        member_ids: Iterable[int],
+        payload: Callable[[int, dict[str, Any]], dict[str, Any]],
+    ) -> dict[int, dict[str, Any]]:
+        """One event on each of several members' topics, in two statements however many they
+        are. `sets` (with `params`) is further SQL for the same UPDATE of their rows (say, a
+        counter to bump); `payload(member_id, row)` makes each event's data from the updated
+        row (its `id`, `event_seq` and `unread_notifications`). Returns the rows by member id.
+        (The events' own `id` is left unset: only access events need one, see
+        forum.realtime.hub.)"""
+        ids = sorted(set(member_ids))
+        if not ids:
+            return {}
+        holes = ", ".join("?" for _ in ids)
+        extra = f", {sets}" if sets else ""
+        rows = await self.conn.execute_query_dict(
+            sql_for(
+                self.conn,
+                f"UPDATE member SET event_seq = event_seq + 1{extra} WHERE id IN ({holes}) "
+                "RETURNING id, event_seq, unread_notifications",
+            ),
+            [*params, *ids],
+        )
+        found = {int(row["id"]): row for row in rows}
+        moment = datetime.now(UTC)
+        events = []
+        for member_id, row in sorted(found.items()):
+            events.append(
+                Event(
+                    topic=topic_name("member", member_id),
+                    seq=int(row["event_seq"]),
+                    kind=event_kind,
+                    payload=payload(member_id, row),
+                    created_at=moment,
+                )
+            )
+        if events:
+            await Event.bulk_create(events, using_db=self.conn)
+            self.events.extend(events)
+        return found
 
 
 @asynccontextmanager

@@ -22,6 +22,9 @@ class EmailPreferences(Output):
     report: Cadence = Field(description="Updates on your reports (emails say only that)")
     decision: Cadence = Field(description="Decisions")
     statement: Cadence = Field(description="New statements")
+    following: Cadence = Field(
+        description="New replies in threads, and new threads in channels, that you follow"
+    )
 
 
 class EmailPreferencesUpdate(Input):
@@ -29,7 +32,16 @@ class EmailPreferencesUpdate(Input):
 
     MESSAGES = {
         name: "One of: immediately, daily, weekly, never."
-        for name in ("reply", "mention", "caucus", "moderation", "report", "decision", "statement")
+        for name in (
+            "reply",
+            "mention",
+            "caucus",
+            "moderation",
+            "report",
+            "decision",
+            "statement",
+            "following",
+        )
     }
 
     reply: Cadence | None = None
@@ -39,6 +51,7 @@ class EmailPreferencesUpdate(Input):
     report: Cadence | None = None
     decision: Cadence | None = None
     statement: Cadence | None = None
+    following: Cadence | None = None
 
     def changes(self) -> dict[str, str]:
         return {k: v for k, v in self.model_dump().items() if v is not None}

@@ -20,7 +20,7 @@ from forum.models import Caucus, CaucusMembership, Channel, Member, Thread
 from forum.models.caucuses import JOIN_POLICIES
 from forum.policy import Action
 from forum.realtime.events import Tx, unit_of_work
-from forum.services import access, moderation_log, notifications
+from forum.services import access, follows, moderation_log, notifications
 from forum.services.channels import slugify
 from forum.services.context import Ctx
 
@@ -394,6 +394,12 @@ async def discuss_statement(ctx: Ctx, slug: str, statement_thread_id: int) -> Th
             .update(thread_count=F("thread_count") + 1)
         )
         await tx.emit("channel", channel.id, "thread.created", {"thread_id": thread.id})
+        thread.channel = channel
+        if ctx.actor.member_id is not None:
+            await follows.follow_own(tx.conn, ctx.actor.member_id, thread.id)
+            await follows.tell_channel_followers(
+                tx, thread, None, ctx.actor.member_id, ctx.actor.handle, set()
+            )
     return thread
 
 

@@ -18,7 +18,7 @@ from forum.services.context import Ctx
 # Topics a member chooses a cadence for, in the order the preferences form shows them, with
 # their defaults: what concerns the member directly comes at once (replies, mentions, caucus
 # requests and invitations, moderation acts about them, report updates); decisions daily;
-# new statements weekly.
+# new statements weekly; what one follows in the daily digest.
 TOPICS: dict[str, str] = {
     "reply": "immediately",
     "mention": "immediately",
@@ -27,6 +27,7 @@ TOPICS: dict[str, str] = {
     "report": "immediately",
     "decision": "daily",
     "statement": "weekly",
+    "following": "daily",
 }
 LABELS: dict[str, str] = {
     "reply": "Replies to your posts",
@@ -36,6 +37,7 @@ LABELS: dict[str, str] = {
     "report": "Updates on your reports",
     "decision": "Decisions",
     "statement": "New statements",
+    "following": "Threads and channels you follow (new replies, new threads)",
 }
 CADENCE_LABELS: dict[str, str] = {
     "immediately": "At once",
@@ -54,6 +56,7 @@ KIND_TOPIC: dict[str, str] = {
     "flag_outcome": "moderation",
     "report": "report",
     "decision": "decision",
+    "following": "following",
 }
 # Unsubscribe groups beyond single topics: a digest turns off every topic at its cadence, a
 # batch of mixed topics every topic mailed at once.

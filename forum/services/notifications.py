@@ -9,12 +9,15 @@ from tortoise.expressions import Q
 
 from forum import policy
 from forum.db import sql_for
-from forum.models import CaucusMembership, Member, Notification, Thread
+from forum.models import CaucusMembership, Follow, Member, Notification, Thread
+from forum.models.ids import distinct_ids
 from forum.policy import Action, Actor
 from forum.realtime.events import Tx
 from forum.services.context import Ctx
 
 PAGE = 50
+# notify_many tells at most this many members per statement.
+NOTIFY_SLICE = 1000
 
 
 async def actors_for(members: Sequence[Member]) -> dict[int, Actor]:
@@ -149,8 +152,17 @@ async def recount(member_id: int, conn: BaseDBAsyncClient | None = None) -> int:
 
 
 async def forget_caucus(conn: BaseDBAsyncClient, member_id: int, caucus_id: int) -> None:
-    """Someone leaving a caucus keeps no notification about it."""
+    """Someone leaving a caucus keeps no notification about it, and follows none of its
+    threads or channels (each notice also asks the policy, so this is tidiness, not the gate)."""
     await Notification.filter(member_id=member_id, caucus_id=caucus_id).using_db(conn).delete()
+    follows = await (
+        Follow.filter(member_id=member_id)
+        .filter(Q(thread__channel__caucus_id=caucus_id) | Q(channel__caucus_id=caucus_id))
+        .using_db(conn)
+        .values_list("id", flat=True)
+    )
+    if follows:
+        await Follow.filter(id__in=list(follows)).using_db(conn).delete()
     await recount(member_id, conn)
 
 
@@ -161,3 +173,78 @@ async def read_thread(member_id: int, thread_id: int) -> int | None:
         member_id=member_id, thread_id=thread_id, read=False
     ).update(read=True)
     return await recount(member_id) if changed else None
+
+
+async def notify_many(
+    tx: Tx,
+    member_ids: Sequence[int],
+    kind: str,
+    text: str,
+    url: str,
+    *,
+    actor_id: int | None,
+    thread: Thread,
+    post_id: int | None = None,
+) -> list[int]:
+    """`notify` for many members about one thread, in a fixed number of statements however
+    many they are: the caucus seat check, one insert, one counter update and one insert of
+    events. Callers pass only members the policy lets be told; a caucus thread's notices still
+    reach only its active members (checked here again, as `notify` does). Returns who was told."""
+    ids = sorted(set(member_ids))
+    caucus_id = thread.channel.caucus_id
+    if ids and caucus_id is not None:
+        statuses = policy.notifications.seat_statuses_told(kind)
+        seated = await (
+            CaucusMembership.filter(caucus_id=caucus_id, member_id__in=ids, status__in=statuses)
+            .using_db(tx.conn)
+            .values_list("member_id", flat=True)
+        )
+        ids = sorted(set(ids) & {int(i) for i in seated})  # type: ignore[call-overload]
+    told: list[int] = []
+    # In slices, so a thread with thousands of followers stays within a statement's limit of
+    # parameters (PostgreSQL: 32,767): a few statements per thousand members told.
+    for start in range(0, len(ids), NOTIFY_SLICE):
+        told += await _notify_slice(
+            tx, ids[start : start + NOTIFY_SLICE], kind, text, url, actor_id, thread, post_id
+        )
+    return told
+
+
+async def _notify_slice(
+    tx: Tx,
+    ids: list[int],
+    kind: str,
+    text: str,
+    url: str,
+    actor_id: int | None,
+    thread: Thread,
+    post_id: int | None,
+) -> list[int]:
+    caucus_id = thread.channel.caucus_id
+    notes = [
+        Notification(
+            id=note_id,
+            member_id=member_id,
+            kind=kind,
+            text=text[:500],
+            url=url[:300],
+            actor_id=actor_id,
+            thread_id=thread.id,
+            post_id=post_id,
+            caucus_id=caucus_id,
+        )
+        for note_id, member_id in zip(distinct_ids(len(ids)), ids, strict=True)
+    ]
+    await Notification.bulk_create(notes, using_db=tx.conn)
+    note_of = {n.member_id: n.id for n in notes}
+    told = await tx.emit_to_members(
+        "unread_notifications = unread_notifications + 1",
+        [],
+        "notification.created",
+        note_of,
+        lambda member_id, row: {
+            "notification_id": note_of[member_id],
+            "unread": int(row["unread_notifications"]),
+        },
+    )
+    return sorted(told)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,9 +20,17 @@ from forum.models.threads import MAX_DEPTH, PATH_SEGMENT
 from forum.policy import Action
 from forum.realtime.events import Tx, unit_of_work
 from forum.rendering import RENDERER_VERSION, RenderedPost
-from forum.services import access, accounts, drafts, notifications, search_index, threads
+from forum.services import (
+    access,
+    accounts,
+    drafts,
+    follows,
+    mentions,
+    notifications,
+    search_index,
+    threads,
+)
 from forum.services.context import Ctx
-from forum.settings import Settings
 
 MAX_BODY = limits.MAX_BODY
 MAX_TITLE = limits.MAX_TITLE
@@ -89,14 +98,24 @@ async def _mentionable(handles: list[str]) -> dict[str, Member]:
     return {m.handle_key: m for m in members}
 
 
-async def _render(
-    ctx: Ctx, body: str, previous: str | None = None
-) -> tuple[RenderedPost, dict[str, Member]]:
-    """The post's HTML and the members it mentions, rendered before any transaction opens.
+@dataclasses.dataclass(frozen=True)
+class Rendered:
+    """A post rendered for its channel: the HTML, the members it mentions, and the groups it
+    addresses (forum.services.mentions)."""
+
+    post: RenderedPost
+    mentioned: dict[str, Member]
+    groups: dict[str, mentions.Group]
+
+
+async def _render(ctx: Ctx, body: str, channel: Channel, previous: str | None = None) -> Rendered:
+    """The post's HTML, the members it mentions and the groups it addresses, rendered before
+    any transaction opens.
 
     Rendering runs in a worker process with a time limit, so a hostile text neither stalls the
     event loop nor holds the database's write lock. The first render links every mention; in
-    the rare case that one of them is not an active member, it renders again with those who are.
+    the rare case that one of them is not an active member, or when it addresses a group, it
+    renders again with exactly what is linked.
     """
     settings = ctx.settings
     member_id = ctx.actor.member_id
@@ -109,14 +128,13 @@ async def _render(
     if member_id is not None:
         _formatting.add(member_id)
     try:
-        return await _render_now(settings, body, previous)
+        return await _render_now(ctx, body, channel, previous)
     finally:
         _formatting.discard(member_id)
 
 
-async def _render_now(
-    settings: Settings, body: str, previous: str | None
-) -> tuple[RenderedPost, dict[str, Member]]:
+async def _render_now(ctx: Ctx, body: str, channel: Channel, previous: str | None) -> Rendered:
+    settings = ctx.settings
     try:
         rendered = await renderer.render(
             body,
@@ -125,17 +143,22 @@ async def _render_now(
             workers=settings.render_workers,
         )
         mentioned = await _mentionable(rendered.mentions)
-        if set(mentioned) != set(rendered.mentions):
+        # A member's handle is theirs: a group of the same name is not addressed by it.
+        groups = mentions.addressable(
+            ctx.actor, channel, (n for n in rendered.names if n not in mentioned)
+        )
+        if set(mentioned) != set(rendered.mentions) or groups:
             again = await renderer.render(
                 body,
                 mentionable=list(mentioned),
+                groups={name: g.href for name, g in groups.items()},
                 limit=settings.render_timeout_seconds,
                 workers=settings.render_workers,
             )
-            rendered = RenderedPost(again.html, rendered.mentions, rendered.previous_mentions)
+            rendered = dataclasses.replace(rendered, html=again.html)
     except renderer.RenderFailed:
         raise Unprocessable(fields={"body": TOO_SLOW_TO_RENDER}) from None
-    return rendered, mentioned
+    return Rendered(rendered, mentioned, groups)
 
 
 async def _as_now(ctx: Ctx) -> Ctx:
@@ -299,8 +322,13 @@ async def _notify_for_post(
     parent: Post | None,
     mentioned: dict[str, Member],
     already: set[int] | None = None,
+    groups: Iterable[mentions.Group] = (),
+    followers: str | None = None,
 ) -> None:
-    """Mentions and replies notify only members who can read the thread, never the author."""
+    """Mentions (of members and of groups), replies and follows notify only members who can
+    read the thread, never the author, and each member once per post: a mention, else a reply
+    to them, else (`followers`: "thread" for a reply to the thread, "channel" for a new thread)
+    as one who follows it."""
     me = ctx.actor.member_id
     told: set[int] = set(already or ())
     targets: list[tuple[Member, str]] = []
@@ -312,8 +340,26 @@ async def _notify_for_post(
         parent_author = await Member.get_or_none(id=parent.author_id, status="active")
         if parent_author is not None:
             targets.append((parent_author, "reply"))
+            told.add(parent_author.id)
+    await _notify_targets(tx, ctx, thread, post, targets)
+    groups = list(groups)
+    if groups:
+        told |= await mentions.tell(tx, thread, post.id, me, ctx.actor.handle, groups, told)
+    if followers is not None and me is not None:
+        tell = (
+            follows.tell_channel_followers
+            if followers == "channel"
+            else follows.tell_thread_followers
+        )
+        await tell(tx, thread, post.id, me, ctx.actor.handle, told)
+
+
+async def _notify_targets(
+    tx: Tx, ctx: Ctx, thread: Thread, post: Post, targets: list[tuple[Member, str]]
+) -> None:
     if not targets:
         return
+    me = ctx.actor.member_id
     readers = await notifications.who_can_read(thread, [m for m, _ in targets])
     who = f"@{ctx.actor.handle}"
     for member, kind in targets:
@@ -355,7 +401,7 @@ async def start_thread(
         str(ctx.actor.member_id),
         message="You are posting very fast. Your text is kept.",
     )
-    rendered, mentioned = await _render(ctx, body)
+    rendered = await _render(ctx, body, channel)
     ctx = await _as_now(ctx)
     channel = await access.channel_by_slug(ctx, channel_slug)
     policy.require(ctx.actor, Action.START_THREAD, channel)
@@ -369,9 +415,20 @@ async def start_thread(
             .using_db(tx.conn)
             .update(thread_count=F("thread_count") + 1)
         )
-        post = await _insert_post(tx, ctx, thread, None, body, key, rendered.html, None)
+        post = await _insert_post(tx, ctx, thread, None, body, key, rendered.post.html, None)
         await tx.emit("channel", channel.id, "thread.created", {"thread_id": thread.id})
-        await _notify_for_post(tx, ctx, thread, post, None, mentioned)
+        await _notify_for_post(
+            tx,
+            ctx,
+            thread,
+            post,
+            None,
+            rendered.mentioned,
+            groups=rendered.groups.values(),
+            followers="channel",
+        )
+        if ctx.actor.member_id is not None:
+            await follows.follow_own(tx.conn, ctx.actor.member_id, thread.id)
     return thread
 
 
@@ -401,18 +458,29 @@ async def reply(
     if thread.statement_id is not None:
         versions = await Statement.filter(id=thread.statement_id).values_list("version", flat=True)
         statement_version = int(versions[0]) if versions else None  # type: ignore[call-overload]
-    rendered, mentioned = await _render(ctx, body)
+    rendered = await _render(ctx, body, thread.channel)
     ctx = await _as_now(ctx)
     thread = await access.thread_for(ctx, thread_id)
     policy.require(ctx.actor, Action.REPLY, thread)
     try:
         async with unit_of_work(ctx.services.publish) as tx:
             post = await _insert_post(
-                tx, ctx, thread, parent, body, key, rendered.html, statement_version
+                tx, ctx, thread, parent, body, key, rendered.post.html, statement_version
             )
-            await _notify_for_post(tx, ctx, thread, post, parent, mentioned)
+            await _notify_for_post(
+                tx,
+                ctx,
+                thread,
+                post,
+                parent,
+                rendered.mentioned,
+                groups=rendered.groups.values(),
+                # A reply to a post tells that post's author; one to the thread its followers.
+                followers="thread" if parent is None else None,
+            )
             if ctx.actor.member_id is not None:
                 await drafts.forget(tx.conn, ctx.actor.member_id, thread.id, parent_id)
+                await follows.follow_own(tx.conn, ctx.actor.member_id, thread.id)
     except IntegrityError:
         # The same key raced in from a retried submit: return the post that won.
         again = await _existing_by_key(ctx, key)
@@ -437,13 +505,14 @@ async def edit(ctx: Ctx, post_id: int, body: str) -> Post:
         str(ctx.actor.member_id),
         message="You are editing very fast. Your text is kept: try again in a moment.",
     )
-    rendered, mentioned = await _render(ctx, body, previous=post.body)
+    rendered = await _render(ctx, body, thread.channel, previous=post.body)
     ctx = await _as_now(ctx)
     fetched = await access.post_for(ctx, post_id)
     policy.require(ctx.actor, Action.EDIT, fetched)
     post, thread = fetched, fetched.thread
-    before = set(rendered.previous_mentions)
-    fresh = {h: m for h, m in mentioned.items() if h not in before}
+    before = set(rendered.post.previous_names)
+    fresh = {h: m for h, m in rendered.mentioned.items() if h not in before}
+    fresh_groups = [g for name, g in rendered.groups.items() if name not in before]
     async with unit_of_work(ctx.services.publish) as tx:
         await PostRevision.create(
             post_id=post.id,
@@ -452,7 +521,7 @@ async def edit(ctx: Ctx, post_id: int, body: str) -> Post:
             using_db=tx.conn,
         )
         post.body = body
-        post.html = rendered.html
+        post.html = rendered.post.html
         post.renderer_version = RENDERER_VERSION
         post.edited_at = now()
         await post.save(
@@ -460,7 +529,7 @@ async def edit(ctx: Ctx, post_id: int, body: str) -> Post:
         )
         await search_index.index_post(tx.conn, post, thread.title)
         await tx.emit("thread", thread.id, "post.edited", {"post_id": post.id})
-        await _notify_for_post(tx, ctx, thread, post, None, fresh)
+        await _notify_for_post(tx, ctx, thread, post, None, fresh, groups=fresh_groups)
     return post
 
 

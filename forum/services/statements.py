@@ -14,7 +14,7 @@ from forum.models import Channel, Statement, StatementVersion, Thread
 from forum.policy import Action
 from forum.realtime.events import unit_of_work
 from forum.rendering import diff_html
-from forum.services import search_index
+from forum.services import follows, search_index
 from forum.services.context import Ctx, Publish
 from forum.settings import Settings
 
@@ -137,6 +137,8 @@ async def publish(
             .update(thread_count=F("thread_count") + 1)
         )
         await tx.emit("channel", channel.id, "thread.created", {"thread_id": thread.id})
+        thread.channel = channel
+        await follows.tell_channel_followers(tx, thread, None, None, None, set())
     return Published(statement, thread, "created")
 
 

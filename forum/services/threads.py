@@ -73,6 +73,8 @@ class ThreadPage:
     # The reader had never opened this thread: nothing on it is "new since your last visit"
     # (there was none), so no post is marked new and no divider is drawn.
     first_visit: bool = False
+    # The reader's following of the thread: "watching", "muted" or "none".
+    follow: str = "none"
 
     @property
     def base_depth(self) -> int:
@@ -130,6 +132,8 @@ THREAD_QUERY = JoinedQuery(
         Part(None, "r", extra=("id", "last_read_seq")),
         # The reader's unsent reply to the thread (see forum.services.drafts), in the same query.
         Part(None, "d", extra=("body",)),
+        # Whether the reader follows or muted the thread (forum.services.follows): no row, 0, 1.
+        Part(None, "f", extra=("muted",)),
         # The reader's reactions and bookmarks in the thread (reactions.MARKS_SQL): one row
         # always, so the join cannot multiply the thread's.
         Part(None, "m", extra=("marks",)),
@@ -140,6 +144,7 @@ THREAD_QUERY = JoinedQuery(
     "LEFT JOIN member a ON a.id = t.author_id "
     "LEFT JOIN read_marker r ON r.thread_id = t.id AND r.member_id = ? "
     "LEFT JOIN draft d ON d.thread_id = t.id AND d.member_id = ? AND d.parent_key = 0 "
+    "LEFT JOIN follow f ON f.thread_id = t.id AND f.member_id = ? "
     f"LEFT JOIN ({MARKS_SQL}) m ON 1 = 1",
     "t.id = ?",
     words={"sqlite": {"agg": "group_concat"}, "postgres": {"agg": "string_agg"}},
@@ -147,9 +152,10 @@ THREAD_QUERY = JoinedQuery(
 
 
 def thread_query_params(member_id: int | None, thread_id: int) -> list[int]:
-    """THREAD_QUERY's parameters, in the order of its placeholders (0: nobody signed in)."""
-    reader = member_id or 0
-    return [reader, reader, reader, thread_id, reader, thread_id, thread_id]
+    """THREAD_QUERY's parameters, in the order of its placeholders: the reader (marker, draft,
+    follow, marks) and the thread (0: nobody signed in)."""
+    me = member_id or 0
+    return [me, me, me, me, thread_id, me, thread_id, thread_id]
 
 
 async def thread_page(
@@ -198,6 +204,7 @@ async def thread_page(
         topics.append((f"member:{ctx.member.id}", ctx.member.event_seq))
     return ThreadPage(
         draft=str(marker.get("body") or ""),
+        follow=_follow_level(marker.get("muted")),
         notes=await moderation_notes(thread),
         thread=thread,
         shared=shared,
@@ -223,6 +230,12 @@ async def has_read_anything(ctx: Ctx) -> bool:
     if member_id is None:
         return False
     return await ReadMarker.exists(member_id=member_id)
+
+
+def _follow_level(muted: object) -> str:
+    if muted is None:
+        return "none"
+    return "muted" if muted in (True, 1, "1", "t", "true") else "watching"
 
 
 async def moderation_notes(thread: Thread) -> dict[str, ModerationAction]:

@@ -24,6 +24,9 @@ NOTICES = {
     "invites-made": "Your invite links are made: copy them from the list below.",
     "invites-mailed": "Your invitations are on their way: each address gets its own link.",
     "invite-revoked": "The invite is revoked: its link now says so, and no one can use it.",
+    "followed": "You follow it now: you will be told of new activity (see Following).",
+    "muted": "Muted: you will be told of nothing here except mentions of you.",
+    "unfollowed": "You no longer follow it.",
 }
 
 

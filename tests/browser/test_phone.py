@@ -48,6 +48,7 @@ async def test_no_page_is_wider_than_a_phone(live_server: AppProcess, browser: B
         "/m/amara",
         "/members",
         "/bookmarks",
+        "/following",
     ]
     for path in paths:
         await page.goto(live_server.url + path)

@@ -46,6 +46,7 @@ PRIVATE_KINDS = (
     "flag_outcome",
     "report",
     "decision",
+    "following",
 )
 
 
@@ -79,6 +80,9 @@ async def _seed(app: Starlette) -> tuple[dict[str, httpx.AsyncClient], str, Thre
     post = await Post.filter(thread_id=thread.id).order_by("created_at").first()
     assert post is not None
     answered = await reply(zelda, thread.id, f"{TEXT} again.", parent=post.id)
+    assert answered.status_code == 303
+    # Zelda follows the thread by replying: a reply to the thread tells her as its follower.
+    answered = await reply(quincy, thread.id, f"{TEXT} thirdly.")
     assert answered.status_code == 303
     # Kinds no HTTP flow here makes about a caucus (or not yet: reports, decisions), written as
     # their services would: with the caucus named in the text and URL, and the caucus id set.
@@ -141,7 +145,9 @@ async def test_no_caucus_or_report_email_says_anything_private(
     # At once: every topic immediately (the defaults save decisions, which go daily).
     await MailSettings.filter().delete()
     for member in await Member.all():
-        await MailSettings.create(member_id=member.id, decision="immediately")
+        await MailSettings.create(
+            member_id=member.id, decision="immediately", following="immediately"
+        )
     later = datetime.now(UTC) + timedelta(minutes=5)
     assert await mail_notices.mail_batches(settings, later) >= 3
     await app.state.deliverer.drain()

@@ -809,6 +809,28 @@ async def _(w: World, v: Viewer, allow: bool) -> None:
                 f"/channels/{MISSING_CHANNEL}/threads",
                 {"title": "probe", "body": "probe"},
             )
+        # Following a caucus thread or channel: refused exactly like a missing one, whatever
+        # the level asked (a valid one included).
+        for level in ("watching", "muted", "none", "bogus"):
+            await form_same(v, f"/t/{tid}/follow", f"/t/{MISSING_ID}/follow", {"level": level})
+            await form_same(
+                v,
+                f"/c/{c.channel_slug}/follow",
+                f"/c/{MISSING_CHANNEL}/follow",
+                {"level": level},
+            )
+        if has_route(w.app, "PUT", API + "/threads/{thread_id}/follow"):
+            for method, body in (("GET", None), ("PUT", {"level": "watching"}), ("DELETE", None)):
+                await api_same(
+                    v, method, f"/threads/{tid}/follow", f"/threads/{MISSING_ID}/follow", body
+                )
+                await api_same(
+                    v,
+                    method,
+                    f"/channels/{c.channel_slug}/follow",
+                    f"/channels/{MISSING_CHANNEL}/follow",
+                    body,
+                )
 
 
 @check("caucus_post", "error_messages")
@@ -1332,6 +1354,14 @@ API_PRIVACY: dict[str, str] = {
     "POST /api/v1/bookmarks": "caucus_post error_messages",
     "DELETE /api/v1/bookmarks/{post_id}": "caucus_post error_messages",
     "GET /api/v1/members": "no caucus data (tests/privacy/test_people.py, every role)",
+    "GET /api/v1/following": "the caller's own follows, narrowed to what they read "
+    "(tests/privacy/test_follows.py: never a caucus thread to a non-member)",
+    "GET /api/v1/threads/{thread_id}/follow": "caucus_thread error_messages",
+    "PUT /api/v1/threads/{thread_id}/follow": "caucus_thread error_messages",
+    "DELETE /api/v1/threads/{thread_id}/follow": "caucus_thread error_messages",
+    "GET /api/v1/channels/{slug}/follow": "caucus_thread error_messages",
+    "PUT /api/v1/channels/{slug}/follow": "caucus_thread error_messages",
+    "DELETE /api/v1/channels/{slug}/follow": "caucus_thread error_messages",
     "GET /api/v1/members/{handle}": "shared caucuses only (tests/privacy/test_people.py)",
 }
 

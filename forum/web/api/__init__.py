@@ -21,6 +21,7 @@ from forum.web.api import (
     caucuses,
     channels,
     decisions,
+    follows,
     inbox,
     invites,
     mail_prefs,
@@ -48,6 +49,7 @@ MODULES: list[ModuleType] = [
     mail_prefs,
     reports,
     people,
+    follows,
 ]
 
 

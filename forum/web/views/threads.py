@@ -19,6 +19,7 @@ from forum.services import (
     channels,
     decision_pages,
     drafts,
+    follows,
     posting,
     statements,
     threads,
@@ -83,6 +84,7 @@ async def channel_page(request: Request) -> Response:
         request,
         "channel.html",
         {
+            "follow": await follows.level_in_channel(ctx, channel),
             "channel": channel,
             "rows": rows,
             "page": page,
