@@ -362,24 +362,23 @@ async def _notify_targets(
     me = ctx.actor.member_id
     readers = await notifications.who_can_read(thread, [m for m, _ in targets])
     who = f"@{ctx.actor.handle}"
-    for member, kind in targets:
-        if member.id not in readers:
-            continue
-        text = (
-            f"{who} mentioned you in “{thread.title}”"
-            if kind == "mention"
-            else f"{who} replied to you in “{thread.title}”"
-        )
-        await notifications.notify(
-            tx,
-            member.id,
-            kind,
-            text,
-            f"/t/{thread.id}#p{post.id}",
-            actor_id=me,
-            thread=thread,
-            post_id=post.id,
-        )
+    # One set of statements per kind, however many are mentioned (notifications.notify_many).
+    for kind, text in (
+        ("mention", f"{who} mentioned you in “{thread.title}”"),
+        ("reply", f"{who} replied to you in “{thread.title}”"),
+    ):
+        ids = [m.id for m, k in targets if k == kind and m.id in readers]
+        if ids:
+            await notifications.notify_many(
+                tx,
+                ids,
+                kind,
+                text,
+                f"/t/{thread.id}#p{post.id}",
+                actor_id=me,
+                thread=thread,
+                post_id=post.id,
+            )
 
 
 async def start_thread(
