@@ -1363,6 +1363,11 @@ API_PRIVACY: dict[str, str] = {
     "PUT /api/v1/channels/{slug}/follow": "caucus_thread error_messages",
     "DELETE /api/v1/channels/{slug}/follow": "caucus_thread error_messages",
     "GET /api/v1/members/{handle}": "shared caucuses only (tests/privacy/test_people.py)",
+    # Site invites carry no caucus data; admins only, with a token's admin scope
+    # (tests/test_invites.py).
+    "GET /api/v1/invites": "site invites, admins only (tests/test_invites.py)",
+    "POST /api/v1/invites": "site invites, admins only (tests/test_invites.py)",
+    "DELETE /api/v1/invites/{invite_id}": "site invites, admins only (tests/test_invites.py)",
 }
 
 
