@@ -17,8 +17,10 @@ never raises. `tests/test_seams.py` proves both paths give identical output.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Coroutine
+from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -136,8 +138,33 @@ def db_columns(model: Any) -> list[str]:
     return sorted(model._meta.db_fields)
 
 
+_DATETIME_COLUMNS: dict[Any, tuple[str, ...]] = {}
+
+
+def _datetime_columns(model: Any) -> tuple[str, ...]:
+    found = _DATETIME_COLUMNS.get(model)
+    if found is None:
+        from tortoise.fields import DatetimeField
+
+        meta = model._meta
+        found = _DATETIME_COLUMNS[model] = tuple(
+            meta.fields_db_projection[name]
+            for name, field in meta.fields_map.items()
+            if isinstance(field, DatetimeField) and name in meta.fields_db_projection
+        )
+    return found
+
+
 def from_db(model: Any, columns: dict[str, Any]) -> Any:
-    """A model instance from a row's columns, as tortoise's own queries build it."""
+    """A model instance from a row's columns, as tortoise's own queries build it. SQLite
+    returns moments as text, which tortoise parses with a pure-Python ISO parser; the
+    standard library's C `fromisoformat` reads the same text several times faster, and
+    tortoise takes a datetime as it is (then sets its zone as it would have)."""
+    for column in _datetime_columns(model):
+        value = columns.get(column)
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):  # tortoise parses what this cannot
+                columns[column] = datetime.fromisoformat(value)
     return model._init_from_db(**columns)
 
 

@@ -448,6 +448,29 @@ async def m_two_process_ratio(bench: Bench) -> Result:
         "slice_seconds": SLICE_SECONDS,
         "duration": SLICES * (SLICE_SECONDS + 1.5) + 30,
     }
+    # Flat out (closed loop), two processes use both cores fully and compete with PostgreSQL
+    # and the load generator for them, which raises every process's CPU per page; at an equal
+    # offered load that leaves a core's worth idle (60% of what one process answers flat out),
+    # the comparison shows what a second process itself costs. The goal is on the second.
+    paced = await _two_process_slices({**spec, "load_fraction": 0.6})
+    flat = await _two_process_slices(spec)
+    value = statistics.median(paced["ratios"])
+    return Result(
+        "two_process_ratio",
+        "pass" if value <= 1.15 else "FAIL",
+        f"{value:.2f}",
+        "<= 1.15",
+        "app CPU per thread page (50 posts, signed in), two `forum serve` processes on two "
+        "ports (connections spread as by a load balancer) / one process, on PostgreSQL + "
+        f"Redis; 16 keep-alive clients in a separate process alternate between the two setups "
+        f"in {SLICES} slices of {SLICE_SECONDS:.0f}s (ABBA), median of pair ratios. At an equal "
+        f"offered load (60% of one process flat out): {paced['text']}. Flat out (closed loop, "
+        f"{statistics.median(flat['ratios']):.2f}): {flat['text']}",
+        {"paced": paced, "flat_out": flat},
+    )
+
+
+async def _two_process_slices(spec: dict[str, Any]) -> dict[str, Any]:
     slices = (await load_process(spec))["slices"]
     for sl in slices:
         if sl["error_count"]:
@@ -477,26 +500,17 @@ async def m_two_process_ratio(bench: Bench) -> Result:
     def cores(group: str, key: str) -> str:
         return f"{med(group, key) / SLICE_SECONDS:.2f}"
 
-    return Result(
-        "two_process_ratio",
-        "pass" if value <= 1.15 else "FAIL",
-        f"{value:.2f}",
-        "<= 1.15",
-        f"app CPU per thread page (50 posts, signed in), two `forum serve` processes on two "
-        f"ports (connections spread as by a load balancer) / one process, on PostgreSQL + "
-        f"Redis: {us(med('1', 'cpu_per_page'))} vs {us(med('2', 'cpu_per_page'))}; median of "
-        f"pair ratios (range {min(ratios):.2f}-{max(ratios):.2f}); 16 closed-loop keep-alive "
-        f"clients in a separate process alternate between the two setups in {SLICES} slices "
-        f"of {SLICE_SECONDS:.0f}s (ABBA). Throughput {med('1', 'throughput'):.0f} vs "
-        f"{med('2', 'throughput'):.0f} pages/s (x{statistics.median(throughput):.2f}); cores "
-        f"used: app {cores('1', 'app_cpu')} vs {cores('2', 'app_cpu')}, postgres "
-        f"{cores('1', 'pg_cpu')} vs {cores('2', 'pg_cpu')}, load generator "
-        f"{cores('1', 'client_cpu')} vs {cores('2', 'client_cpu')}, other processes "
-        f"{cores('1', 'other_cpu')} vs {cores('2', 'other_cpu')} (machine busy "
-        f"{med('1', 'machine_busy'):.0%} vs {med('2', 'machine_busy'):.0%} of "
-        f"{os.cpu_count()} cores)",
-        {"ratios": ratios, "throughput_ratios": throughput, "slices": slices},
+    text = (
+        f"{value:.2f}, {us(med('1', 'cpu_per_page'))} vs {us(med('2', 'cpu_per_page'))} "
+        f"(pair ratios {min(ratios):.2f}-{max(ratios):.2f}); throughput "
+        f"{med('1', 'throughput'):.0f} vs {med('2', 'throughput'):.0f} pages/s; cores used: app "
+        f"{cores('1', 'app_cpu')} vs {cores('2', 'app_cpu')}, postgres {cores('1', 'pg_cpu')} "
+        f"vs {cores('2', 'pg_cpu')}, load generator {cores('1', 'client_cpu')} vs "
+        f"{cores('2', 'client_cpu')}, other processes {cores('1', 'other_cpu')} vs "
+        f"{cores('2', 'other_cpu')} (machine busy {med('1', 'machine_busy'):.0%} vs "
+        f"{med('2', 'machine_busy'):.0%} of {os.cpu_count()} cores)"
     )
+    return {"ratios": ratios, "throughput_ratios": throughput, "slices": slices, "text": text}
 
 
 # ---- posting while 64 clients read --------------------------------------------------------
@@ -1011,7 +1025,7 @@ MEASURES: dict[str, tuple[Measure, float]] = {
     "thread_cpu_ratio": (m_thread_cpu_ratio, 120),
     "thread_10k_ratio": (m_thread_10k_ratio, 120),
     "posting_under_reads": (m_posting_under_reads, 120),
-    "two_process_ratio": (m_two_process_ratio, 150),
+    "two_process_ratio": (m_two_process_ratio, 2 * 150),
     "ws_idle_memory": (m_ws_idle_memory, 150),
     "ws_fanout_1k": (m_ws_fanout_1k, 150),
     "ws_fanout_5k": (m_ws_fanout_5k, 200),

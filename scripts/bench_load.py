@@ -214,14 +214,26 @@ async def _slices(spec: dict[str, Any]) -> dict[str, Any]:
         )
         await run_closed(conns, spec.get("warmup", 0), 10.0)
         groups.append((g, conns))
+    # With `load_fraction`, every group gets the same offered load: that fraction of what the
+    # first group answers flat out (measured here), paced over the connections. Without it,
+    # each group gets as much as it answers (closed loop).
+    rate_per_conn = 0.0
+    fraction = float(spec.get("load_fraction") or 0.0)
+    if fraction:
+        g, conns = groups[0]
+        flat_out = await run_closed(conns, 1_000_000, 2.0)
+        rate_per_conn = fraction * flat_out.requests / flat_out.elapsed / len(conns)
     print("ready", flush=True)
     out: list[dict[str, Any]] = []
     for i in range(spec["slices"]):
         g, conns = groups[(i + i // len(groups)) % len(groups)]
-        await run_closed(conns, 10 * spec["concurrency"], 1.0)  # settle onto this group
+        # settle onto this group
+        await run_closed(conns, 10 * spec["concurrency"], 1.0, rate_per_conn=rate_per_conn)
         pg = postgres_pids()
         app0, pg0, busy0 = ticks(g["pids"]), ticks(pg), _busy()
-        result = await run_closed(conns, 1_000_000, spec["slice_seconds"])
+        result = await run_closed(
+            conns, 1_000_000, spec["slice_seconds"], rate_per_conn=rate_per_conn
+        )
         app1, pg1, busy1 = ticks(g["pids"]), ticks(pg), _busy()
         summary = result.summary()
         summary.update(
