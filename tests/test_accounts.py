@@ -160,6 +160,11 @@ async def test_signup_errors_keep_the_text_and_sit_next_to_their_field(settings:
         assert 'value="Kept Name"' in response.text
         assert 'id="e-handle"' in response.text and 'id="e-password"' in response.text
         assert "A handle has 2 to 32 characters." in response.text
+        # The facilitators' group mention keeps its name: no member may take it.
+        kept = await signup_form(client, "/signup", handle="Facilitators", password=PASSWORD)
+        assert kept.status_code == 400
+        assert "That name is kept: @facilitators asks the facilitators." in kept.text
+        assert 'value="Facilitators"' in kept.text
 
 
 async def test_every_failed_login_reads_the_same(app: Starlette, client: httpx.AsyncClient) -> None:

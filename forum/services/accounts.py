@@ -55,6 +55,8 @@ def validate_handle(handle: str) -> str | None:
         return f"A handle has {limits.MIN_HANDLE} to {limits.MAX_HANDLE} characters."
     if not HANDLE_RE.match(handle):
         return "Use letters, digits, - and _ only, starting with a letter or digit."
+    if handle.lower() == policy.follows.FACILITATORS:
+        return "That name is kept: @facilitators asks the facilitators. Choose another."
     return None
 
 
