@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import re
 import shutil
@@ -26,6 +27,7 @@ from forum.models import Member
 from forum.security import PASSWORDS
 from forum.services import post_rows
 from forum.settings import Settings
+from tests.mail import SmtpSink
 
 PASSWORD = "correct horse battery"
 # Hashing is slow by design; every test member shares one real argon2id hash of PASSWORD.
@@ -256,3 +258,34 @@ def private_redis(tmp_path: Path) -> Iterator[Any]:
         yield proc
     finally:
         proc.stop()
+
+
+@pytest.fixture
+def queries() -> Iterator[list[str]]:
+    """Every SQL statement the app sends while the test runs."""
+    seen: list[str] = []
+
+    class Catch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    logger = logging.getLogger("tortoise.db_client")
+    handler = Catch(logging.DEBUG)
+    old = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    try:
+        yield seen
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old)
+
+
+@pytest.fixture
+def sink() -> Iterator[SmtpSink]:
+    """A local SMTP server (aiosmtpd) that keeps what it receives."""
+    server = SmtpSink().start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -5,9 +5,7 @@ that telling many followers costs no more queries than telling a few."""
 
 from __future__ import annotations
 
-import logging
 import re
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -20,26 +18,6 @@ from tests.test_caucuses import found
 from tests.test_threads import import_iso, make_channel, post_id_from, reply
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def queries() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    class Catch(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            seen.append(record.getMessage())
-
-    logger = logging.getLogger("tortoise.db_client")
-    handler = Catch(logging.DEBUG)
-    old = logger.level
-    logger.setLevel(logging.DEBUG)
-    logger.addHandler(handler)
-    try:
-        yield seen
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(old)
 
 
 async def start(

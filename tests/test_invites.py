@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import html
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -325,15 +325,6 @@ async def test_used_expired_and_unknown_links_explain_themselves(app: Starlette)
 
 
 # ---- by email ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    server = SmtpSink().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,15 +27,6 @@ from tests.conftest import free_port, make_member, signed_in
 from tests.mail import SilentServer, SmtpSink, folder_messages
 
 pytestmark = pytest.mark.usefixtures("app")
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    server = SmtpSink().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def _queue(subject: str = "Hello", to: str = "amara@example.org") -> OutboxMessage:

@@ -48,15 +48,6 @@ async def outbox_db(outbox_url: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    server = SmtpSink().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
 def stalling_sink() -> Iterator[SmtpSink]:
     server = SmtpSink().start()
     server.answer = "stall"

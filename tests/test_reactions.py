@@ -4,12 +4,9 @@ JavaScript, the JSON API, caucus privacy, bad input, and the thread page's query
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
-from collections.abc import Iterator
 
 import httpx
-import pytest
 from starlette.applications import Starlette
 from tortoise import Tortoise
 
@@ -20,27 +17,6 @@ from tests.test_caucuses import found
 from tests.test_threads import bulk_thread, make_channel, post_id_from, reply
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def queries() -> Iterator[list[str]]:
-    """Every SQL statement the app sends while the test runs."""
-    seen: list[str] = []
-
-    class Catch(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            seen.append(record.getMessage())
-
-    logger = logging.getLogger("tortoise.db_client")
-    handler = Catch(logging.DEBUG)
-    old = logger.level
-    logger.setLevel(logging.DEBUG)
-    logger.addHandler(handler)
-    try:
-        yield seen
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(old)
 
 
 async def csrf_of(client: httpx.AsyncClient) -> str:

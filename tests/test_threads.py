@@ -3,14 +3,11 @@ member sees them over HTTP."""
 
 from __future__ import annotations
 
-import logging
 import re
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import httpx
-import pytest
 from starlette.applications import Starlette
 
 from forum.importers import parse_path
@@ -310,26 +307,6 @@ async def test_search_finds_readable_posts_with_highlights(app: Starlette) -> No
     assert weird.status_code == 200
     async with make_client(app) as anonymous:
         assert "Housing campaign" not in (await anonymous.get("/search?q=strikes")).text
-
-
-@pytest.fixture
-def queries() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    class Catch(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            seen.append(record.getMessage())
-
-    logger = logging.getLogger("tortoise.db_client")
-    handler = Catch(logging.DEBUG)
-    old = logger.level
-    logger.setLevel(logging.DEBUG)
-    logger.addHandler(handler)
-    try:
-        yield seen
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(old)
 
 
 async def bulk_thread(channel: Channel, author_id: int, n: int) -> Thread:

@@ -270,11 +270,8 @@ async def backlog() -> dict[str, int]:
     )
     for row in rows:
         counts[str(row["status"])] = int(row["n"])
-    first = (
-        await OutboxMessage.filter(status__in=("queued", "sending")).order_by("created_at").first()
-    )
-    age = (datetime.now(UTC) - first.created_at).total_seconds() if first else 0.0
-    return {**counts, "oldest_queued_seconds": max(int(age), 0)}
+    _, oldest = await waiting()
+    return {**counts, "oldest_queued_seconds": oldest}
 
 
 async def waiting() -> tuple[int, int]:

@@ -1,20 +1,9 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
+from forum.migration_ops import AddFilledField
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 from tortoise.indexes import Index
-
-
-class AddFilledField(ops.AddField):
-    """A NOT NULL column for a table that may already have rows: the state changes here, and
-    the column is added by the RunSQL beside it with a database default (tortoise's AddField
-    adds no default, and a NOT NULL column without one cannot join a table with rows)."""
-
-    async def database_forward(self, app_label, old_state, new_state, state_editor=None):
-        return None
-
-    async def database_backward(self, app_label, old_state, new_state, state_editor=None):
-        return None
 
 
 class Migration(migrations.Migration):

@@ -1,20 +1,10 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
+from forum.migration_ops import AddFilledField
 from forum.models.ids import new_id
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 from tortoise.indexes import Index
-
-class AddFilledField(ops.AddField):
-    """A text column for existing rows: added by `forward` with a database default of '', as a
-    NOT NULL column without one cannot be added to a table that has rows."""
-
-    async def database_forward(self, app_label, old_state, new_state, state_editor=None):
-        return None
-
-    async def database_backward(self, app_label, old_state, new_state, state_editor=None):
-        return None
-
 
 COLUMNS = (
     ("member", "bio", "TEXT"),
